@@ -1,0 +1,15 @@
+# SPDX-License-Identifier: Apache-2.0
+# Toolchain hardening (STYLE.md 2.8). Flags the compiler rejects are skipped, not forced.
+include(CheckCCompilerFlag)
+add_compile_options(-fstack-protector-strong -fstack-clash-protection)
+if(NOT SKR_SANITIZE AND NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
+    add_compile_definitions(_FORTIFY_SOURCE=3)
+endif()
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+    add_compile_options(-fcf-protection)
+endif()
+check_c_compiler_flag(-ftrivial-auto-var-init=zero SKR_HAVE_AUTO_VAR_INIT)
+if(SKR_HAVE_AUTO_VAR_INIT)
+    add_compile_options(-ftrivial-auto-var-init=zero)
+endif()
+add_link_options(-Wl,-z,relro,-z,now,-z,noexecstack -Wl,--as-needed)
