@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Leak-free PKCS#8 decoding (u_pkcs8.h). */
+#define OPENSSL_SUPPRESS_DEPRECATED /* RSA_METHOD, RSA_set_method: see rsa_nocache() */
+#include "u_pkcs8.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include <openssl/asn1.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/param_build.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+static RSA_METHOD *g_rsa_nocache;
+static pthread_once_t g_rsa_nocache_once = PTHREAD_ONCE_INIT;
+
+static void rsa_nocache_init(void)
+{
+    RSA_METHOD *m = RSA_meth_dup(RSA_PKCS1_OpenSSL());
+
+    if (m != NULL && RSA_meth_set_flags(m, RSA_meth_get_flags(m) & ~RSA_FLAG_CACHE_PRIVATE) == 1)
+        g_rsa_nocache = m;
+    else
+        RSA_meth_free(m);
+}
+
+/* The method outlives every key (the module's keys are gone after C_Finalize); freed when the
+ * library is unloaded, so leak checkers see nothing. */
+__attribute__((destructor)) static void rsa_nocache_fini(void)
+{
+    RSA_meth_free(g_rsa_nocache);
+    g_rsa_nocache = NULL;
+}
+
+/*
+ * RSAPrivateKey DER → EVP_PKEY. d2i_RSAPrivateKey decodes every private component straight into
+ * a secure-heap BIGNUM. The method is OpenSSL's own minus RSA_FLAG_CACHE_PRIVATE, so no
+ * BN_MONT_CTX copy of p and q stays on the normal heap; being non-default, it also makes EVP run
+ * operations on this RSA object instead of exporting a provider copy (one BN_MONT_CTX_set per
+ * prime per private operation is the cost).
+ */
+static EVP_PKEY *rsa_nocache(const unsigned char *k, int klen)
+{
+    RSA *rsa = d2i_RSAPrivateKey(NULL, &k, klen);
+    EVP_PKEY *pkey = NULL;
+
+    pthread_once(&g_rsa_nocache_once, rsa_nocache_init);
+    if (rsa == NULL || g_rsa_nocache == NULL || RSA_set_method(rsa, g_rsa_nocache) != 1)
+        goto out;
+    RSA_clear_flags(rsa, RSA_FLAG_CACHE_PRIVATE); /* copied from the default method by RSA_new */
+    pkey = EVP_PKEY_new();
+    if (pkey != NULL && EVP_PKEY_assign_RSA(pkey, rsa) == 1) {
+        rsa = NULL; /* owned by pkey */
+    } else {
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+out:
+    RSA_free(rsa);
+    return pkey;
+}
+
+/* Next DER element of `end - *p` bytes: its tag and content; *p moves past it. No copy. */
+static int der_next(const unsigned char **p, const unsigned char *end, int *tag, int *cls,
+                    const unsigned char **content, long *clen)
+{
+    const unsigned char *q = *p;
+    int r = ASN1_get_object(&q, clen, tag, cls, end - *p);
+
+    if ((r & 0x80) != 0 || *clen > end - q)
+        return 0;
+    *content = q;
+    *p = q + ((r & V_ASN1_CONSTRUCTED) != 0 ? 0 : *clen);
+    return 1;
+}
+
+/* ECPrivateKey (RFC 5915) in place, nothing copied: the scalar, the [0] parameters element
+ * (optional) and the [1] public key's point (required here). */
+struct ec_parts {
+    const unsigned char *d, *pt, *params;
+    long dlen, ptlen, params_len;
+};
+
+static int ec_tagged(struct ec_parts *e, int tag, const unsigned char *c, long n)
+{
+    const unsigned char *p = c;
+    const unsigned char *in = NULL;
+    int t = 0, cls = 0;
+    long m = 0;
+
+    if (tag == 0) {
+        e->params = c;
+        e->params_len = n;
+        return 1;
+    }
+    if (tag != 1 || !der_next(&p, c + n, &t, &cls, &in, &m) || t != V_ASN1_BIT_STRING || m < 2 ||
+        in[0] != 0)
+        return 0;
+    e->pt = in + 1; /* no unused bits */
+    e->ptlen = m - 1;
+    return 1;
+}
+
+static int ec_parts(const unsigned char *k, long klen, struct ec_parts *e)
+{
+    const unsigned char *p = k, *end = k + klen, *c = NULL;
+    int tag = 0, cls = 0;
+    long n = 0;
+
+    memset(e, 0, sizeof(*e));
+    if (!der_next(&p, end, &tag, &cls, &c, &n) || tag != V_ASN1_SEQUENCE || c + n != end)
+        return 0;
+    if (!der_next(&p, end, &tag, &cls, &c, &n) || tag != V_ASN1_INTEGER || n != 1 || c[0] != 1)
+        return 0;
+    if (!der_next(&p, end, &tag, &cls, &e->d, &e->dlen) || tag != V_ASN1_OCTET_STRING)
+        return 0;
+    while (p < end) {
+        if (!der_next(&p, end, &tag, &cls, &c, &n) || cls != V_ASN1_CONTEXT_SPECIFIC ||
+            !ec_tagged(e, tag, c, n))
+            return 0;
+        p = c + n;
+    }
+    return e->pt != NULL;
+}
+
+static EVP_PKEY *ec_from_parts(const char *group, const unsigned char *d, long dlen,
+                               const unsigned char *pt, long ptlen, OSSL_LIB_CTX *libctx)
+{
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    /* id-ecPublicKey's OID, not "EC": see pkey_from_params in keyrelease/kr_jose.c (engines) */
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(libctx, "1.2.840.10045.2.1", NULL);
+    BIGNUM *bn = BN_secure_new();
+    EVP_PKEY *pkey = NULL;
+
+    if (bld == NULL || ctx == NULL || bn == NULL || BN_bin2bn(d, (int)dlen, bn) == NULL ||
+        !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
+        !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bn) || /* secure param */
+        !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, (size_t)ptlen))
+        goto out;
+    params = OSSL_PARAM_BLD_to_param(bld);
+    if (params == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) <= 0)
+        pkey = NULL;
+out:
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    EVP_PKEY_CTX_free(ctx);
+    BN_clear_free(bn);
+    return pkey;
+}
+
+/* The curve: the PKCS#8 AlgorithmIdentifier's OID, else the ECPrivateKey's [0] parameters. */
+static EVP_PKEY *ec_decode(const X509_ALGOR *alg, const unsigned char *k, long klen,
+                           OSSL_LIB_CTX *libctx)
+{
+    const void *pval = NULL;
+    ASN1_OBJECT *own = NULL;
+    const ASN1_OBJECT *oid = NULL;
+    const unsigned char *q;
+    int ptype = 0;
+    struct ec_parts e;
+    const char *group = NULL;
+    EVP_PKEY *pkey = NULL;
+
+    if (!ec_parts(k, klen, &e))
+        return NULL;
+    if (alg != NULL) {
+        X509_ALGOR_get0(NULL, &ptype, &pval, alg);
+        oid = ptype == V_ASN1_OBJECT ? pval : NULL;
+    } else if (e.params != NULL) {
+        q = e.params;
+        oid = own = d2i_ASN1_OBJECT(NULL, &q, e.params_len);
+    }
+    if (oid != NULL)
+        group = OSSL_EC_curve_nid2name(OBJ_obj2nid(oid));
+    if (group != NULL)
+        pkey = ec_from_parts(group, e.d, e.dlen, e.pt, e.ptlen, libctx);
+    ASN1_OBJECT_free(own);
+    return pkey;
+}
+
+/* OpenSSL's decoder (may leave unwiped copies, u_pkcs8.h); the whole input must be the key. */
+static EVP_PKEY *ossl_decode(const unsigned char *der, size_t len, OSSL_LIB_CTX *libctx)
+{
+    const unsigned char *p = der;
+    EVP_PKEY *pkey = d2i_AutoPrivateKey_ex(NULL, &p, (long)len, libctx, NULL);
+
+    if (pkey != NULL && p != der + len) {
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+    return pkey;
+}
+
+/* Not PKCS#8: the traditional RSAPrivateKey or ECPrivateKey forms, then OpenSSL's decoder. */
+static EVP_PKEY *traditional(const unsigned char *der, size_t len, OSSL_LIB_CTX *libctx)
+{
+    const unsigned char *p = der;
+    EVP_PKEY *pkey = ec_decode(NULL, der, (long)len, libctx);
+    RSA *probe = pkey == NULL ? d2i_RSAPrivateKey(NULL, &p, (long)len) : NULL;
+
+    if (probe != NULL) {
+        RSA_free(probe); /* BN_clear_free of every component */
+        if (p == der + len)
+            return rsa_nocache(der, (int)len);
+    }
+    return pkey != NULL ? pkey : ossl_decode(der, len, libctx);
+}
+
+EVP_PKEY *u_pkcs8_decode(const unsigned char *der, size_t len, OSSL_LIB_CTX *libctx)
+{
+    const unsigned char *p = der, *k = NULL;
+    const ASN1_OBJECT *oid = NULL;
+    const X509_ALGOR *alg = NULL;
+    PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)len);
+    EVP_PKEY *pkey = NULL;
+    int klen = 0, nid;
+
+    if (p8 == NULL || p != der + len) {
+        ERR_clear_error();
+        pkey = traditional(der, len, libctx);
+        goto out;
+    }
+    if (PKCS8_pkey_get0(&oid, &k, &klen, &alg, p8) != 1)
+        goto out;
+    nid = OBJ_obj2nid(oid);
+    if (nid == NID_rsaEncryption) {
+        pkey = rsa_nocache(k, klen);
+    } else if (nid == NID_X9_62_id_ecPublicKey) {
+        pkey = ec_decode(alg, k, klen, libctx);
+    }
+    if (pkey == NULL) /* other types, or an EC key without its public point: OpenSSL decodes */
+        pkey = ossl_decode(der, len, libctx);
+out:
+    PKCS8_PRIV_KEY_INFO_free(p8); /* wipes the private key octets (OpenSSL's free callback) */
+    return pkey;
+}
