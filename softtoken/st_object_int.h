@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Inside softtoken only: what the mechanism families need from the object model, and what the
+ * object model needs from the library context. module/ never includes this.
+ */
+#ifndef SKR_SOFTTOKEN_ST_OBJECT_INT_H
+#define SKR_SOFTTOKEN_ST_OBJECT_INT_H
+
+#include <openssl/evp.h>
+
+#include "st.h"
+
+/* How a key came to be: fixes CKA_LOCAL, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE,
+ * CKA_KEY_GEN_MECHANISM (PKCS#11 3.0 §4.7, §4.8). */
+enum st_origin {
+    ST_ORIGIN_CREATE,   /* C_CreateObject: LOCAL false, ALWAYS_SENSITIVE/NEVER_EXTRACTABLE false */
+    ST_ORIGIN_GENERATE, /* C_GenerateKey(Pair): LOCAL true, the two follow SENSITIVE/!EXTRACTABLE */
+    ST_ORIGIN_UNWRAP,   /* C_UnwrapKey: LOCAL false, both false */
+    ST_ORIGIN_DERIVE,   /* C_DeriveKey: LOCAL false, inherited from the base key */
+    ST_ORIGIN_COPY,     /* C_CopyObject: as the source */
+    ST_ORIGIN_IMPORT,   /* key source (released from Key Vault): LOCAL false, both true */
+};
+
+/*
+ * Key type names for EVP_PKEY_CTX_new_from_name: the OIDs, because "RSA"/"EC" map to a NID and
+ * OpenSSL 3 then uses an ENGINE registered for it (libp11's, registered by libcurl's init in
+ * nginx/openssl processes) instead of the provider, and fromdata/keygen fail.
+ */
+#define ST_OID_RSA "1.2.840.113549.1.1.1"
+#define ST_OID_EC  "1.2.840.10045.2.1"
+
+/** The private library context (st_ctx.c); NULL before st_init. */
+OSSL_LIB_CTX *st_libctx(void);
+
+/** Borrowed key material: EVP_PKEY of a public/private key object, else NULL. Immutable. */
+EVP_PKEY *st_object_pkey(const struct st_object *o);
+
+/** Borrowed CKA_VALUE of a secret key object, else NULL. Immutable. */
+const struct u_secbuf *st_object_secret(const struct st_object *o);
+
+/** Boolean attribute (CKA_SIGN, CKA_ENCRYPT, ...) or `dflt` if absent. Takes the object lock. */
+bool st_object_attr_bool(struct st_object *o, CK_ATTRIBUTE_TYPE t, bool dflt);
+
+/** CK_ULONG attribute; CKR_OK or CKR_ATTRIBUTE_TYPE_INVALID if absent. */
+CK_RV st_object_attr_ulong(struct st_object *o, CK_ATTRIBUTE_TYPE t, CK_ULONG *out);
+
+/** First attribute of type `t` in a template, or NULL. */
+const CK_ATTRIBUTE *st_tmpl_find(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE t);
+
+/**
+ * Make a public or private key object (`cls`) around `pkey`, applying the attribute policy to
+ * `tmpl` for `origin` (template errors as st_object_create) and filling the key's public
+ * attributes (CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_EC_PARAMS, CKA_EC_POINT, ...) from pkey.
+ * `mech` is CKA_KEY_GEN_MECHANISM (CK_UNAVAILABLE_INFORMATION if none).
+ * Takes ownership of pkey whatever it returns.
+ */
+CK_RV st_object_new_asym(EVP_PKEY *pkey, CK_OBJECT_CLASS cls, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                         enum st_origin origin, CK_MECHANISM_TYPE mech, struct st_object **out);
+
+/** Same for a secret key (CKK_AES, CKK_GENERIC_SECRET). Takes ownership of `value`. For
+ *  ST_ORIGIN_DERIVE, `base` is the base key (its SENSITIVE/EXTRACTABLE history is inherited). */
+CK_RV st_object_new_secret(struct u_secbuf *value, CK_KEY_TYPE kt, const CK_ATTRIBUTE *tmpl,
+                           CK_ULONG n, enum st_origin origin, CK_MECHANISM_TYPE mech,
+                           struct st_object *base, struct st_object **out);
+
+#endif /* SKR_SOFTTOKEN_ST_OBJECT_INT_H */
