@@ -1,0 +1,248 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Key Vault release and the policy engine, driven with MAA-signed tokens and a software
+wrapping key (the TPM flow is in test_guest_flow.py)."""
+import json
+
+import pytest
+
+from helpers import ENCS, check_released, cvm_claims, decode_jws, unwrap
+from skremu import jose
+
+
+def _release_ok(emu, name, enc=None, vault="demo", base=None, **kw):
+    token = emu.maa_token(cvm_claims(emu.env["SKR_EMU_MAA"]))
+    r = emu.release(name, token, enc=enc, base=base, **kw)
+    assert r.status == 200, r
+    _h, payload = decode_jws(r.json()["value"])
+    key = payload["response"]["key"]["key"]
+    plain, blob = unwrap(key["key_hsm"], enc or "CKM_RSA_AES_KEY_WRAP")
+    assert blob["header"] == {"kid": "TpmEphemeralEncryptionKey", "alg": "dir",
+                              "enc": enc or "CKM_RSA_AES_KEY_WRAP"}
+    check_released(plain, key, emu.private(vault, name))
+    return payload
+
+
+@pytest.mark.parametrize("enc", ENCS)
+@pytest.mark.parametrize("name", ["demo-rsa", "demo-ec", "demo-aes"])
+def test_release_each_kind_and_enc(emu, name, enc):
+    payload = _release_ok(emu, name, enc)
+    assert payload["request"]["enc"] == enc
+    get = emu.kv("GET", "/keys/" + name).json()
+    assert payload["response"]["key"]["key"]["kid"] == get["key"]["kid"]
+    for member in ("n", "e", "crv", "x", "y"):
+        assert payload["response"]["key"]["key"].get(member) == get["key"].get(member)
+
+
+def test_release_default_enc_and_versioned(emu):
+    versions = emu.kv("GET", "/keys/demo-rsa/versions").json()["value"]
+    ver = versions[-1]["kid"].rsplit("/", 1)[1]
+    token = emu.maa_token(cvm_claims(emu.env["SKR_EMU_MAA"]))
+    r = emu.release("demo-rsa", token, version=ver, api="7.3")
+    assert r.status == 200, r
+    _h, p = decode_jws(r.json()["value"])
+    assert p["request"] == {"api-version": "7.3", "enc": "CKM_RSA_AES_KEY_WRAP",
+                            "kid": emu.env["SKR_EMU_VAULT"] + "/keys/demo-rsa/" + ver}
+
+
+def test_release_empty_version_segment_like_the_sdk(emu):
+    token = emu.maa_token(cvm_claims(emu.env["SKR_EMU_MAA"]))
+    r = emu.kv("POST", "/keys/demo-rsa//release", {"target": token}, api="7.3")
+    assert r.status == 200, r
+
+
+def test_release_managed_hsm(emu):
+    _release_ok(emu, "hsm-aes", "RSA_AES_KEY_WRAP_256", vault="demohsm",
+                base=emu.env["SKR_EMU_MHSM"])
+
+
+def test_release_all_api_versions(emu):
+    token = emu.maa_token(cvm_claims(emu.env["SKR_EMU_MAA"]))
+    for api in ("7.3", "7.4", "7.5", "7.3-preview", "2025-07-01"):
+        assert emu.release("demo-aes", token, api=api).status == 200
+    r = emu.release("demo-aes", token, api="7.2")
+    assert r.status == 400 and r.json()["error"]["code"] == "BadParameter"
+    r = emu.release("demo-aes", token, api=None)
+    assert r.status == 400
+
+
+def _err(r, status, code=None):
+    assert r.status == status, r
+    err = r.json()["error"]
+    assert set(err) >= {"code", "message"}
+    if code:
+        assert err["code"] == code
+    return err
+
+
+def test_refuse_non_exportable(emu):
+    token = emu.maa_token(cvm_claims(emu.env["SKR_EMU_MAA"]))
+    err = _err(emu.release("demo-nonexportable", token), 400, "BadParameter")
+    assert "demo-nonexportable" in err["message"] and "exportable" in err["message"]
+
+
+def test_refuse_policy_mismatch_measurement(emu):
+    token = emu.maa_token(cvm_claims(emu.env["SKR_EMU_MAA"]))
+    _err(emu.release("demo-denied", token), 403, "Forbidden")
+
+
+def test_refuse_policy_mismatch_debug(emu):
+    token = emu.maa_token(cvm_claims(emu.env["SKR_EMU_MAA"], **{
+        "x-ms-sevsnpvm-is-debuggable": True}))
+    _err(emu.release("demo-nodebug", token), 403, "Forbidden")
+    token = emu.maa_token(cvm_claims(emu.env["SKR_EMU_MAA"]))
+    assert emu.release("demo-nodebug", token).status == 200
+
+
+def test_refuse_wrong_authority(emu):
+    claims = cvm_claims("https://sharedeus.eus.attest.azure.net")
+    _err(emu.release("demo-rsa", emu.maa_token(claims)), 403, "Forbidden")
+
+
+def test_authority_trailing_slash_ignored(emu):
+    token = emu.maa_token(cvm_claims(emu.env["SKR_EMU_MAA"] + "/"))
+    assert emu.release("demo-rsa", token).status == 200
+
+
+def test_refuse_expired_and_not_yet_valid(emu):
+    claims = cvm_claims(emu.env["SKR_EMU_MAA"])
+    claims.update({"exp": 1000000000, "iat": 999971200, "nbf": 999971200})
+    _err(emu.release("demo-rsa", emu.maa_token(claims)), 400, "BadParameter")
+    claims = cvm_claims(emu.env["SKR_EMU_MAA"])
+    claims.update({"nbf": 4000000000, "exp": 4000028800})
+    _err(emu.release("demo-rsa", emu.maa_token(claims)), 400, "BadParameter")
+
+
+def test_refuse_bad_token_signature(emu):
+    token = jose.corrupt_signature(emu.maa_token(cvm_claims(emu.env["SKR_EMU_MAA"])))
+    _err(emu.release("demo-rsa", token), 400, "BadParameter")
+    _err(emu.release("demo-rsa", "not-a-jwt"), 400, "BadParameter")
+
+
+def test_refuse_token_without_runtime_key(emu):
+    claims = cvm_claims(emu.env["SKR_EMU_MAA"])
+    claims["x-ms-runtime"]["keys"][0]["key_ops"] = ["sign"]
+    _err(emu.release("demo-rsa", emu.maa_token(claims)), 400, "BadParameter")
+
+
+def test_refuse_missing_permission(emu):
+    reader = emu.identities["reader"]
+    token = emu.imds_token(client_id=reader["client_id"])
+    assert emu.kv("GET", "/keys/demo-rsa", token=token).status == 200
+    maa = emu.maa_token(cvm_claims(emu.env["SKR_EMU_MAA"]))
+    err = _err(emu.release("demo-rsa", maa, token=token), 403, "Forbidden")
+    assert "release" in err["message"] and err["innererror"] == {"code": "AccessDenied"}
+
+
+def test_refuse_missing_or_wrong_bearer(emu):
+    maa = emu.maa_token(cvm_claims(emu.env["SKR_EMU_MAA"]))
+    r = emu.kv("POST", "/keys/demo-rsa/release", {"target": maa}, auth=False)
+    _err(r, 401, "Unauthorized")
+    assert r.header("WWW-Authenticate").startswith("Bearer authorization=")
+    for bad in ("garbage", jose.corrupt_signature(emu.imds_token()),
+                emu.imds_token("https://managedhsm.azure.net"),
+                emu.imds_token("https://storage.azure.com")):
+        _err(emu.release("demo-rsa", maa, token=bad), 401, "Unauthorized")
+
+
+def test_refuse_bad_enc_and_missing_target(emu):
+    maa = emu.maa_token(cvm_claims(emu.env["SKR_EMU_MAA"]))
+    _err(emu.release("demo-rsa", maa, enc="A256KW"), 400, "BadParameter")
+    _err(emu.kv("POST", "/keys/demo-rsa/release", {}), 400, "BadParameter")
+    _err(emu.release("no-such-key", maa), 404, "KeyNotFound")
+
+
+def _create(emu, name, pol, kty="RSA-HSM", **extra):
+    body = {"kty": kty, "attributes": {"exportable": True},
+            "release_policy": {"data": jose.b64url(json.dumps(pol).encode())}}
+    body.update(extra)
+    r = emu.kv("POST", "/keys/%s/create" % name, body)
+    assert r.status == 200, r
+    return r.json()
+
+
+def test_policy_nested_and_string_forms(emu):
+    maa = emu.env["SKR_EMU_MAA"]
+    pol = {"anyOf": [{"anyOf": [{"claim": "x-ms-isolation-tee.x-ms-attestation-type",
+                                 "equals": "tdxvm"},
+                                {"allOf": [
+                                    {"claim": "x-ms-isolation-tee.x-ms-sevsnpvm-is-debuggable",
+                                     "equals": False},
+                                    {"claim": "x-ms-isolation-tee.x-ms-sevsnpvm-vmpl",
+                                     "equals": 0},
+                                    {"claim": "x-ms-isolation-tee.x-ms-sevsnpvm-vmpl",
+                                     "lessOrEquals": "1"},
+                                    {"claim": "x-ms-runtime.client-payload.nonce",
+                                     "exists": True}]}],
+                      "authority": maa + "/"}], "version": "1.0.0"}
+    bundle = _create(emu, "t-nested", pol, kty="oct-HSM", key_size=128)
+    norm = json.loads(jose.b64url_decode(bundle["release_policy"]["data"]))
+    assert list(norm) == ["version", "anyOf"]
+    assert list(norm["anyOf"][0]) == ["authority", "anyOf"]
+    inner = norm["anyOf"][0]["anyOf"][1]["allOf"]
+    assert inner[0] == {"claim": "x-ms-isolation-tee.x-ms-sevsnpvm-is-debuggable",
+                        "equals": "false"}
+    assert inner[1]["equals"] == "0"
+    assert bundle["release_policy"]["contentType"] == "application/json; charset=utf-8"
+    ok = emu.maa_token(cvm_claims(maa))
+    assert emu.release("t-nested", ok).status == 200
+    bad = emu.maa_token(cvm_claims(maa, **{"x-ms-sevsnpvm-vmpl": 2}))
+    assert emu.release("t-nested", bad).status == 403
+
+
+def test_create_import_get_list(emu):
+    maa = emu.env["SKR_EMU_MAA"]
+    pol = {"version": "1.0.0", "anyOf": [{"authority": maa, "allOf": [
+        {"claim": "x-ms-isolation-tee.x-ms-attestation-type", "equals": "sevsnpvm"}]}]}
+    for kty, extra in (("RSA-HSM", {"key_size": 3072}), ("EC-HSM", {"crv": "P-384"}),
+                       ("EC-HSM", {"crv": "P-521"}), ("oct-HSM", {"key_size": 192})):
+        b = _create(emu, "t-" + kty.lower() + str(list(extra.values())[0]), pol, kty, **extra)
+        assert b["key"]["kty"] == kty and b["attributes"]["exportable"] is True
+    r = emu.kv("POST", "/keys/t-bad/create", {"kty": "RSA", "attributes": {"exportable": True},
+                                               "release_policy": {"data": jose.b64url(
+                                                   json.dumps(pol).encode())}})
+    assert r.status == 400
+    # import an EC key and release it
+    from cryptography.hazmat.primitives.asymmetric import ec
+    k = ec.generate_private_key(ec.SECP256R1())
+    jwk = jose.public_jwk(k)
+    jwk["d"] = jose.int_b64(k.private_numbers().private_value, 32)
+    r = emu.kv("PUT", "/keys/t-imported", {"key": jwk, "hsm": True,
+                                           "attributes": {"exportable": True},
+                                           "release_policy": {"data": jose.b64url(
+                                               json.dumps(pol).encode()), "immutable": False}})
+    assert r.status == 200, r
+    assert r.json()["key"]["kty"] == "EC-HSM"
+    names = [k["kid"].rsplit("/", 1)[1] for k in emu.kv("GET", "/keys").json()["value"]]
+    assert {"demo-rsa", "demo-ec", "demo-aes", "t-imported"} <= set(names)
+    token = emu.maa_token(cvm_claims(maa))
+    r = emu.release("t-imported", token, enc="RSA_AES_KEY_WRAP_384")
+    assert r.status == 200
+    _h, p = decode_jws(r.json()["value"])
+    plain, _b = unwrap(p["response"]["key"]["key"]["key_hsm"], "RSA_AES_KEY_WRAP_384")
+    from cryptography.hazmat.primitives import serialization
+    got = serialization.load_der_private_key(plain, None)
+    assert got.private_numbers().private_value == k.private_numbers().private_value
+    # new version via create; versions list grows, GET without version = latest
+    _create(emu, "t-imported", pol, "EC-HSM")
+    vers = emu.kv("GET", "/keys/t-imported/versions").json()["value"]
+    assert len(vers) == 2
+    assert emu.kv("GET", "/keys/t-imported").json()["key"]["kid"] == vers[-1]["kid"]
+
+
+def test_certificates(emu):
+    from cryptography import x509
+    for name in ("demo-rsa", "demo-ec"):
+        r = emu.kv("GET", "/certificates/" + name)
+        assert r.status == 200, r
+        c = r.json()
+        assert {"id", "kid", "sid", "x5t", "cer", "attributes", "policy"} <= set(c)
+        cert = x509.load_der_x509_certificate(jose.b64url_decode(c["cer"]))
+        key = emu.kv("GET", "/keys/" + name).json()["key"]
+        assert c["kid"] == key["kid"]
+        assert jose.public_jwk(cert.public_key())["kty"] in ("RSA", "EC")
+        pub = jose.public_jwk(cert.public_key())
+        for m in ("n", "x", "y"):
+            if m in pub:
+                assert pub[m] == key[m]
+        assert c["x5t"] == jose.x5t(cert)
+    assert emu.kv("GET", "/certificates/demo-aes").status == 404
