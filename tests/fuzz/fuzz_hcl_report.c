@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libFuzzer: HCL report parser and binding check (keyrelease/kr_hcl.c). */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kr_hcl.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct kr_hcl_report r;
+    if (kr_hcl_parse(data, size, &r) == KR_OK) {
+        (void)kr_hcl_check_binding(&r);
+        (void)kr_hcl_isolation_type(&r);
+    }
+    return 0;
+}

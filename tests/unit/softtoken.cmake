@@ -1,0 +1,10 @@
+# softtoken objects, attribute policy and import (h3). OPENSSL_cleanse and u_secbuf_free are
+# wrapped in test_st_object to observe that destroyed objects wipe their values.
+skr_add_unit_test(test_st_object SOURCES test_st_object.c LIBS skr_softtoken)
+target_link_options(test_st_object PRIVATE -Wl,--wrap=OPENSSL_cleanse -Wl,--wrap=u_secbuf_free)
+# softtoken crypto half (h2): mechanism table, operations, known-answer vectors.
+skr_add_unit_test(test_st_mech_registry SOURCES test_st_mech_registry.c LIBS skr_softtoken)
+skr_add_unit_test(test_st_mech_kat SOURCES test_st_mech_kat.c LIBS skr_softtoken)
+skr_add_unit_test(test_st_op SOURCES test_st_op.c LIBS skr_softtoken)
+skr_add_unit_test(test_st_import SOURCES test_st_import.c LIBS skr_softtoken)
+skr_add_unit_test(test_st_attr_policy SOURCES test_st_attr_policy.c LIBS skr_softtoken)
