@@ -223,8 +223,8 @@ static void test_pin_not_echoed(void **state)
             "[token t]\npin = s3cr3tPIN\npin = s3cr3tPIN\n",
             "[token t]\npin = s3cr3tPIN\x01\n",
             "[token t]\npin s3cr3tPIN\n",
-            "[token t]\npin = s3cr3tPIN0123456789012345678901234567890123456789012345678901234567"
-            "8901234567890123456789012345678901234567890123456789012345678901234567890\n",
+            ("[token t]\npin = s3cr3tPIN0123456789012345678901234567890123456789012345678901234567"
+             "8901234567890123456789012345678901234567890123456789012345678901234567890\n"),
     };
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
         char err[512] = "";
