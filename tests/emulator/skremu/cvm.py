@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""A simulated Azure confidential VM: swtpm provisioned like the vTPM of an SEV-SNP CVM (spec §h, §i).
+"""A simulated Azure confidential VM: swtpm provisioned like the vTPM of an SEV-SNP or a TDX CVM
+(spec §a', §h, §i).
 
     cvm = start(state_dir)                       # swtpm + the paravisor proxy on free loopback ports
     provision(cvm, amd_chain, ak_ca_key, ak_ca_cert, {"debug": True, "measurement": "..."})
@@ -9,7 +10,9 @@
 What the vTPM holds after provision(): SRK 0x81000001, AK 0x81000003 (restricted RSA-2048
 RSASSA-SHA256 signing key), the AK certificate (DER) in NV 0x01C101D0, and the HCL report in NV
 0x01400001: an SNP report signed by the test VCEK whose report_data is SHA-256 of the runtime
-JSON {"keys":[HCLAkPub],"vm-configuration":{...},"user-data":"<hex>"}.
+JSON {"keys":[HCLAkPub],"vm-configuration":{...},"user-data":"<hex>"}. With tee="tdx" the
+hardware report is a 1024-byte TD report (HclData.ReportType 4) whose REPORTDATA binds the runtime
+JSON the same way (IMDS /acc/tdquote turns it into a quote, tdx.py).
 
 The paravisor: clients talk to a small TCP proxy (data port P, control port P+1) that forwards
 every TPM command to swtpm unchanged. When a TPM2_NV_Write to NV 0x01400002 succeeds, the proxy
@@ -34,7 +37,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from . import hcl, snp
+from . import hcl, snp, tdx
 
 SRK_HANDLE = 0x81000001
 AK_HANDLE = 0x81000003
@@ -413,8 +416,14 @@ def runtime_for(config):
 
 
 def build_hcl_report(config, pad=True):
-    """The HCL report bytes for a provisioning config (a fresh VCEK signature every call)."""
+    """The HCL report bytes for a provisioning config (SNP: a fresh VCEK signature every call;
+    TDX: a TD report, ReportType 4)."""
     var_data = runtime_for(config)
+    if config.get("tee") == "tdx":
+        td = tdx.TdReport(**config["td_fields"])
+        td.report_data = hcl.report_data_for(var_data)
+        return hcl.build(td.to_bytes(), var_data, hcl.REPORT_TYPE_TDX, hcl.REQUEST_AK_CERT,
+                         pad_to=NV_MAX_SIZE if pad else None)
     report = snp.SnpReport(**config["snp_fields"])
     report.set(report_data=hcl.report_data_for(var_data))
     hw = config["amd_chain"].sign_report(report)
@@ -468,6 +477,23 @@ def _default_snp_fields(amd_chain):
     }
 
 
+def default_td_fields():
+    """TD report fields of the simulated TDX CVM (hex strings, tdx.TdReport names): not
+    debuggable (attributes 0), fixed MRTD/MRSEAM/RTMRs, a plausible XFAM and TEE_TCB_SVN."""
+    h = lambda s: hashlib.sha384(s).hexdigest()  # noqa: E731
+    return {
+        "attributes": "0000000000000000",
+        "xfam": "e702060000000000",
+        "mrtd": h(b"skr-emulator mrtd"),
+        "mrseam": h(b"skr-emulator mrseam"),
+        "tee_tcb_svn": "03010200000000000000000000000000",
+        "cpusvn": "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b",
+        "rtmr0": h(b"skr-emulator rtmr0"),
+        "rtmr1": h(b"skr-emulator rtmr1"),
+        "rtmr2": h(b"skr-emulator rtmr2"),
+    }
+
+
 def _measure_boot(ectx):
     """Simulated boot measurements in PCRs 0-7, once per swtpm start (PCR 0 still zero)."""
     t = _tpm()
@@ -483,12 +509,19 @@ def _measure_boot(ectx):
 
 
 def provision(cvm, amd_chain, ak_ca_key, ak_ca_cert, snp_fields=None, vm_configuration=None,
-              user_data_hook=True):
-    """Provision the vTPM like an Azure SEV-SNP CVM. `snp_fields`: SnpReport fields overriding the
-    defaults (e.g. {"debug": True}, {"measurement": "<96 hex>"}, {"vmpl": 1}); `vm_configuration`:
-    the runtime JSON's vm-configuration (default: hcl.VM_CONFIGURATION_DEFAULT with a random
-    vmUniqueId). Returns cvm.config (ak_public, ak_cert_der, hcl_report, ...)."""
+              user_data_hook=True, tee="snp", td_fields=None):
+    """Provision the vTPM like an Azure SEV-SNP CVM (tee="snp") or TDX CVM (tee="tdx").
+    `snp_fields`: SnpReport fields overriding the defaults (e.g. {"debug": True},
+    {"measurement": "<96 hex>"}, {"vmpl": 1}); `td_fields`: tdx.TdReport fields overriding
+    default_td_fields() (e.g. {"attributes": "0100000000000000"} for a debuggable TD);
+    `vm_configuration`: the runtime JSON's vm-configuration (default:
+    hcl.VM_CONFIGURATION_DEFAULT with a random vmUniqueId). Returns cvm.config (ak_public,
+    ak_cert_der, hcl_report, ...)."""
     t = _tpm()
+    if tee not in ("snp", "tdx"):
+        raise CvmError("unknown CVM type %r (snp or tdx)" % tee)
+    tdf = default_td_fields()
+    tdf.update(td_fields or {})
     fields = _default_snp_fields(amd_chain)
     fields.update(snp_fields or {})
     vmconf = dict(vm_configuration) if vm_configuration is not None else dict(
@@ -502,8 +535,10 @@ def provision(cvm, amd_chain, ak_ca_key, ak_ca_cert, snp_fields=None, vm_configu
         tr = _nv_define(ectx, NV_AK_CERT, len(ak_cert), _nv_attrs_owner() | t.TPMA_NV.AUTHWRITE)
         _nv_write_all(ectx, tr, ak_cert)
         config = {
+            "tee": tee,
             "amd_chain": amd_chain,
             "snp_fields": fields,
+            "td_fields": tdf,
             "vm_configuration": vmconf,
             "user_data": b"\0" * 64,
             "ak_jwk": hcl.rsa_jwk("HCLAkPub", ["sign"], ak_public),
@@ -539,6 +574,7 @@ def _save_public_state(cvm):
     """Public facts for tests and humans: state_dir/cvm.json (no private keys)."""
     cfg = cvm.config
     doc = {
+        "tee": cfg.get("tee", "snp"),
         "tcti": cvm.tcti,
         "swtpm_pid": cvm.pid,
         "ak_handle": "0x%08X" % AK_HANDLE,

@@ -13,8 +13,10 @@ import time
 import urllib.parse
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
-from . import akv, entra, imds, jose, maa, pki, policy, seed
+from . import akv, entra, imds, jose, maa, pki, policy, seed, tdx
 from .server import Counters, Faults, Server, Service, json_response, tls_context
 
 LOG = logging.getLogger("skremu")
@@ -88,19 +90,23 @@ class AdminService(Service):
     def cvm_report(self, req):
         body = req.json()
         try:
-            self.emu.regenerate_report(body.get("snp") or {})
+            self.emu.regenerate_report(body.get("snp") or {}, body.get("tdx") or {})
         except Exception as exc:  # report the failure to the test
             LOG.exception("regenerate report")
             raise self.error(400, "BadParameter", "cannot regenerate the report: %s" % exc) \
                 from None
-        return json_response({"ok": True, "snp": body.get("snp") or {}})
+        return json_response({"ok": True, "snp": body.get("snp") or {},
+                              "tdx": body.get("tdx") or {}})
 
 
 class Emulator:
-    def __init__(self, directory, seed_data, with_cvm=True):
+    def __init__(self, directory, seed_data, with_cvm=True, cvm_type="snp"):
+        if cvm_type not in ("snp", "tdx"):
+            raise ValueError("cvm type must be snp or tdx, not %r" % cvm_type)
         self.dir = os.path.abspath(directory)
         self.seed = seed_data
         self.with_cvm = with_cvm
+        self.cvm_type = cvm_type
         self.tenant = seed_data.get("tenant", "72f988bf-86f1-41af-91ab-2d7cd011db47")
         self.entra_issuer = "https://sts.windows.net/%s/" % self.tenant
         self.imds_api_versions = IMDS_API_VERSIONS
@@ -114,8 +120,14 @@ class Emulator:
         self.cvm = None
         self.amd = None
         self.snp_fields = dict(seed_data.get("cvm", {}).get("snp", {}))
+        self.td_fields = dict(seed_data.get("cvm", {}).get("tdx", {}))
         self.servers = {}
         self._base_snp = {}
+        self._base_td = {}
+        # TDX: the quoting key IMDS /acc/tdquote signs with and MAA trusts (stand-in for the
+        # PCK chain up to Intel's root); the route is only served by a TDX CVM (tdquote set).
+        self.tdx_quote_key = None
+        self.tdquote = None
         self._stop = threading.Event()
 
     # ---- lookups used by the services -----------------------------------------------------
@@ -149,6 +161,20 @@ class Emulator:
     @property
     def trusted_ark_pem(self):
         return self.amd.ark_pem()
+
+    @property
+    def tdx_quote_public(self):
+        return self.tdx_quote_key.public_key() if self.tdx_quote_key is not None else None
+
+    def _tdquote(self, report_text):
+        """IMDS /acc/tdquote: the TD report (b64 or b64url) checked like a quoting enclave does,
+        then a quote v4 signed by the emulator's quoting key, as b64url without padding."""
+        try:
+            raw = jose.b64url_decode(report_text)
+            tdx.check_report(raw)
+        except (ValueError, TypeError) as exc:
+            raise ValueError("not a valid TD report: %s" % exc) from None
+        return jose.b64url(tdx.fake_quote(raw, self.tdx_quote_key))
 
     @property
     def ak_ca_pem(self):
@@ -222,6 +248,11 @@ class Emulator:
         from . import snp
         self.amd = snp.AmdChain.generate(new_rsa=pki.new_rsa)
         self.amd.save(os.path.join(self.dir, "amd"))
+        self.tdx_quote_key = ec.generate_private_key(ec.SECP256R1())
+        os.makedirs(os.path.join(self.dir, "tdx"), exist_ok=True)
+        with open(os.path.join(self.dir, "tdx", "quote-key.pub.pem"), "wb") as f:
+            f.write(self.tdx_quote_key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
         if self.with_cvm:
             self._start_cvm()
         for srv in self.servers.values():
@@ -309,20 +340,30 @@ class Emulator:
         state = os.path.join(self.dir, "cvm")
         os.makedirs(state, exist_ok=True)
         self.cvm = cvm.start(state, port=0)
-        cvm.provision(self.cvm, self.amd, self.pki.ak_ca_key, self.pki.ak_ca, self.snp_fields)
+        cvm.provision(self.cvm, self.amd, self.pki.ak_ca_key, self.pki.ak_ca, self.snp_fields,
+                      tee=self.cvm_type, td_fields=self.td_fields)
         self._base_snp = dict(self.cvm.config["snp_fields"])
+        self._base_td = dict(self.cvm.config["td_fields"])
+        if self.cvm_type == "tdx":
+            self.tdquote = self._tdquote
 
-    def regenerate_report(self, fields):
+    def regenerate_report(self, fields, td_fields=None):
         """Admin hook: rebuild the CVM's HCL report with other SNP fields (debug bit, measurement,
-        host data, vmpl...; hex strings for byte fields). Unset fields return to the values of
-        provisioning (h5's defaults + the seed's cvm.snp)."""
+        host data, vmpl...) or, on a TDX CVM, TD report fields (attributes, mrtd, rtmr0...; hex
+        strings for byte fields). Unset fields return to the values of provisioning (h5's
+        defaults + the seed's cvm.snp / cvm.tdx)."""
         if self.cvm is None or self.cvm.config is None:
             raise RuntimeError("no simulated CVM (started with --no-cvm)")
         cfg = dict(self._base_snp)
         cfg.update(fields)
+        tdc = dict(self._base_td)
+        tdc.update(td_fields or {})
+        tdx.TdReport(**{k: v for k, v in tdc.items() if k != "report_data"})  # validate names
         self.cvm.config["snp_fields"] = cfg
+        self.cvm.config["td_fields"] = tdc
         self.cvm.regenerate()
         self.snp_fields = dict(fields)
+        self.td_fields = dict(td_fields or {})
 
     def mint_maa_token(self, claims):
         """Admin/test helper: a token signed by the emulator's MAA key (iss, iat, nbf, exp
@@ -349,6 +390,7 @@ class Emulator:
                 "SKR_EMU_ADMIN": "http://127.0.0.1:%d" % self.servers["admin"].port,
                 "SKR_EMU_CA": os.path.join(self.dir, "ca.pem"),
                 "SKR_EMU_TCTI": self.cvm.tcti if self.cvm else "",
+                "SKR_EMU_CVM": self.cvm_type if self.cvm else "",
                 "SKR_EMU_IDENTITIES": os.path.join(self.dir, "identities.json"),
                 "SKR_PKCS11_CONF": os.path.join(self.dir, "skr-pkcs11.conf"),
                 "SKR_EMU_PIDS": " ".join(str(p) for p in self.pids())}
@@ -363,7 +405,8 @@ class Emulator:
         return {"env": self.endpoints(),
                 "vaults": {n: {"url": v.url, "kind": v.kind, "keys": sorted(v.keys)}
                            for n, v in self.vaults.items()},
-                "snp": self.snp_fields}
+                "cvm": self.cvm_type if self.cvm else None,
+                "snp": self.snp_fields, "tdx": self.td_fields}
 
     def write_env(self):
         env = self.endpoints()

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """The checks MAA makes on CVM evidence (spec §d.3, §d.4, §h), used by the emulator's MAA.
 
-    verify_azure_guest(info, trusted_ark_pem[, ak_ca_pem]) -> GuestResult   (AzureGuest)
+    verify_azure_guest(info, trusted_ark_pem[, ak_ca_pem, tdx_quote_key]) -> GuestResult
+                                                                            (AzureGuest, SNP/TDX)
     verify_snp_platform(report_b64url, runtime_data, trusted_ark_pem) -> dict  (SevSnpVm)
 Any failure raises EvidenceError(code, message).
 
@@ -19,7 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from . import hcl, snp
+from . import hcl, snp, tdx
 
 TPM_GENERATED = 0xFF544347
 TPM_ST_ATTEST_CERTIFY = 0x8017
@@ -225,7 +226,9 @@ class GuestResult:
         self.os = {}                 # OSType, OSDistro, OSBuild (decoded), OSVersionMajor/Minor
         self.runtime = None          # HCL runtime JSON as sent (parsed)
         self.runtime_data = b""      # its bytes
-        self.snp_report = None       # snp.SnpReport
+        self.snp_report = None       # snp.SnpReport (SEV-SNP CVM)
+        self.td_quote = None         # the TD quote bytes (TDX CVM)
+        self.tee = None              # "sevsnpvm" or "tdxvm"
         self.aik_cert = None         # x509.Certificate or None
         self.protocol_version = None
 
@@ -379,6 +382,22 @@ def _verify_report(raw, chain, runtime_data, trusted_ark_pem):
     return report
 
 
+def _check_tdx(proof_text, runtime_data, quote_key):
+    """TDX: Proof = b64(TD quote from IMDS /acc/tdquote). The quote must verify with the trusted
+    quoting key (the emulator's stand-in for Intel's PCK chain) and its REPORTDATA must bind the
+    runtime data. Returns the quote bytes."""
+    if quote_key is None:
+        _fail("InvalidParameter", "IsolationInfo.Type 'Tdx' is not accepted: no TD quote "
+              "verification key configured")
+    quote = b64any(proof_text, "Proof")
+    try:
+        report_data = tdx.verify_fake_quote(quote, quote_key)
+    except (tdx.TdxError, ValueError, struct.error) as exc:
+        _fail("InvalidQuote", "TD quote: %s" % exc)
+    _check_binding(report_data, runtime_data)
+    return quote
+
+
 def _parse_runtime(runtime_data):
     try:
         runtime = json.loads(runtime_data)
@@ -399,17 +418,19 @@ def maa_runtime_claim(runtime):
     return out
 
 
-def verify_azure_guest(info, trusted_ark_pem, ak_ca_pem=None):
+def verify_azure_guest(info, trusted_ark_pem, ak_ca_pem=None, tdx_quote_key=None):
     """Check a decoded AttestationInfo (§d.3) the way MAA does; return a GuestResult.
-    `ak_ca_pem`: when given, AikCert must be issued by it and certify AikPub."""
+    `ak_ca_pem`: when given, AikCert must be issued by it and certify AikPub.
+    `tdx_quote_key`: EC public key TD quotes must verify with (IsolationInfo.Type "Tdx",
+    §a'); without it only "SevSnp" is accepted."""
     if not isinstance(info, dict):
         _fail("InvalidParameter", "AttestationInfo is not a JSON object")
     res = GuestResult()
     res.protocol_version = info.get("AttestationProtocolVersion")
     tpm = _json_field(info, "TpmInfo", "AttestationInfo", dict)
     iso = _json_field(info, "IsolationInfo", "AttestationInfo", dict)
-    if iso.get("Type") != "SevSnp":
-        _fail("InvalidParameter", "IsolationInfo.Type %r is not supported (SevSnp)" %
+    if iso.get("Type") not in ("SevSnp", "Tdx"):
+        _fail("InvalidParameter", "IsolationInfo.Type %r is not supported (SevSnp, Tdx)" %
               iso.get("Type"))
     evidence = _json_field(iso, "Evidence", "IsolationInfo", dict)
     ak, res.aik_cert = _check_ak(tpm, ak_ca_pem)
@@ -417,8 +438,13 @@ def verify_azure_guest(info, trusted_ark_pem, ak_ca_pem=None):
     enc = _check_certify(tpm, ak)
     res.runtime_data = b64any(_json_field(evidence, "RunTimeData", "Evidence", str),
                               "RunTimeData")
-    res.snp_report = _check_snp(_json_field(evidence, "Proof", "Evidence", str),
-                                res.runtime_data, trusted_ark_pem)
+    proof = _json_field(evidence, "Proof", "Evidence", str)
+    if iso["Type"] == "Tdx":
+        res.tee = "tdxvm"
+        res.td_quote = _check_tdx(proof, res.runtime_data, tdx_quote_key)
+    else:
+        res.tee = "sevsnpvm"
+        res.snp_report = _check_snp(proof, res.runtime_data, trusted_ark_pem)
     res.runtime = _parse_runtime(res.runtime_data)
     akpub = [k for k in res.runtime.get("keys", []) if isinstance(k, dict) and
              k.get("kid") == "HCLAkPub"]
@@ -431,10 +457,11 @@ def verify_azure_guest(info, trusted_ark_pem, ak_ca_pem=None):
                          "key_ops": ["encrypt"]}
     res.client_payload = _client_payload(info)
     res.os = _decode_os(info)
-    tee = {"x-ms-attestation-type": "sevsnpvm",
+    tee = {"x-ms-attestation-type": res.tee,
            "x-ms-compliance-status": "azure-compliant-cvm",
            "x-ms-runtime": maa_runtime_claim(res.runtime)}
-    tee.update(snp.snp_claims(res.snp_report))
+    tee.update(tdx.tdx_claims(res.td_quote) if res.td_quote is not None
+               else snp.snp_claims(res.snp_report))
     res.isolation_tee = dict(sorted(tee.items()))
     return res
 

@@ -4,6 +4,8 @@
 The emulator's own tests drive the whole flow with this; it is also a reference for the module:
   raw = read_hcl_report(tcti)
   info, eph = build_attestation_info(tcti, thim_json, pcrs=range(8), nonce="ADE0101")
+  (TDX CVM: build_attestation_info(tcti, None, tdquote=fn), fn(td_report) -> quote bytes, e.g.
+   IMDS POST /acc/tdquote)
   body = attestation_request_body(info)                 # POST .../attest/AzureGuest
   jwt = decrypt_envelope(tcti, eph, response["token"])
   key_bytes = tpm_unwrap_key_hsm(tcti, eph, key_hsm)    # after /release
@@ -134,8 +136,10 @@ def _ak(ectx):
 
 
 def build_attestation_info(tcti, thim_json, pcrs=range(8), nonce=None, os_info=None,
-                           proof_b64url=False):
-    """(AttestationInfo dict as §d.3, Ephemeral). `thim_json`: the THIM body (dict or JSON text).
+                           proof_b64url=False, tdquote=None):
+    """(AttestationInfo dict as §d.3, Ephemeral). `thim_json`: the THIM body (dict or JSON text),
+    used when the HCL report is SEV-SNP. `tdquote`: for a TDX HCL report, a function turning the
+    1024-byte TD report into the quote (IMDS /acc/tdquote); Type "Tdx", Proof = b64(quote) (§a').
     `nonce`: ClientPayload {"nonce": b64(nonce)} when given. `proof_b64url`: encode Proof as
     the Python tool does (b64url) instead of b64."""
     t = _t()
@@ -159,15 +163,21 @@ def build_attestation_info(tcti, thim_json, pcrs=range(8), nonce=None, os_info=N
                 eph, ak, b"", t.TPMT_SIG_SCHEME(scheme=t.TPM2_ALG.NULL))
         finally:
             ectx.flush_context(eph)
-    proof = json.dumps({"SnpReport": b64url(report.hw_raw),
-                        "VcekCertChain": b64((thim_json["vcekCert"] +
-                                              thim_json["certificateChain"]).encode())},
-                       separators=(",", ":")).encode()
+    if report.report_type == hcl.REPORT_TYPE_TDX:
+        if tdquote is None:
+            raise ValueError("a TDX HCL report needs `tdquote` to obtain the quote")
+        iso_type, proof = "Tdx", tdquote(report.hw_raw)
+    else:
+        iso_type = "SevSnp"
+        proof = json.dumps({"SnpReport": b64url(report.hw_raw),
+                            "VcekCertChain": b64((thim_json["vcekCert"] +
+                                                  thim_json["certificateChain"]).encode())},
+                           separators=(",", ":")).encode()
     info = {
         "AttestationProtocolVersion": "2.0",
         "ClientPayload": {"nonce": b64(nonce.encode())} if nonce is not None else {},
         "IsolationInfo": {
-            "Type": "SevSnp",
+            "Type": iso_type,
             "Evidence": {"Proof": b64url(proof) if proof_b64url else b64(proof),
                          "RunTimeData": b64(report.var_data)},
         },

@@ -78,6 +78,12 @@ class ImdsService(Service):
         try:
             body = json.loads(req.body)
             report = body["report"]
+            if not isinstance(report, str):
+                raise TypeError("report is not a string")
         except (ValueError, KeyError, TypeError):
             raise self._err(400, "invalid_request", "Body must be {\"report\": b64url}") from None
-        return json_response({"quote": self.emu.tdquote(report)})
+        try:
+            quote = self.emu.tdquote(report)
+        except ValueError as exc:
+            raise self._err(400, "invalid_request", str(exc)) from None
+        return json_response({"quote": quote})

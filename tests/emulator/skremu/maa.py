@@ -138,7 +138,8 @@ class MaaService(Service):
                              "encoding of a JSON object.") from None
         ev = _evidence()
         try:
-            result = ev.verify_azure_guest(info, self.emu.trusted_ark_pem, self.emu.ak_ca_pem)
+            result = ev.verify_azure_guest(info, self.emu.trusted_ark_pem, self.emu.ak_ca_pem,
+                                           self.emu.tdx_quote_public)
         except ev.EvidenceError as exc:
             raise self.error(400, exc.code, exc.message) from None
         claims = self.guest_claims(req, info, result)

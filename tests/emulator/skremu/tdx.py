@@ -95,6 +95,32 @@ class TdReport:
         return rep
 
 
+TD_ATTR_DEBUG = 0x1                  # TDINFO.ATTRIBUTES bit 0: TUD.DEBUG
+
+
+def _tee_tcb_info_of(raw):
+    return raw[256:256 + 239]
+
+
+def check_report(raw):
+    """What the quoting enclave checks before it signs (stand-in for EVERIFYREPORT2): a TDX
+    report (type 0x81) whose tee_tcb_info_hash / tee_info_hash cover TEE_TCB_INFO / TDINFO and
+    whose MAC (here SHA-256 of the first 224 bytes of REPORTMACSTRUCT) is intact. Returns the
+    parsed TdReport; raises TdxError."""
+    raw = bytes(raw)
+    if len(raw) != TD_REPORT_SIZE:
+        raise TdxError("TD report is %d bytes, expected %d" % (len(raw), TD_REPORT_SIZE))
+    if raw[0] != 0x81:
+        raise TdxError("not a TDX report (type 0x%02x)" % raw[0])
+    if raw[32:80] != hashlib.sha384(_tee_tcb_info_of(raw)).digest():
+        raise TdxError("tee_tcb_info_hash does not match TEE_TCB_INFO")
+    if raw[80:128] != hashlib.sha384(raw[TDINFO_OFFSET:TDINFO_OFFSET + 512]).digest():
+        raise TdxError("tee_info_hash does not match TDINFO")
+    if raw[224:256] != hashlib.sha256(raw[:224]).digest():
+        raise TdxError("REPORTMACSTRUCT MAC does not verify")
+    return TdReport.parse(raw)
+
+
 def _quote_body(rep):
     body = rep.tee_tcb_svn + rep.mrseam + b"\0" * 48 + b"\0" * 8 + rep.attributes + rep.xfam
     body += rep.mrtd + rep.mrconfigid + rep.mrowner + rep.mrownerconfig
@@ -135,3 +161,35 @@ def verify_fake_quote(quote, attestation_public_key):
     except InvalidSignature as exc:
         raise TdxError("quote signature does not verify") from exc
     return quote_report_data(quote)
+
+
+# Quote v4 TD body offsets (header excluded), Intel DCAP sgx_quote_4.h sgx_report2_body_t.
+_BODY = (("tee_tcb_svn", 0, 16), ("mrseam", 16, 48), ("mrsignerseam", 64, 48),
+         ("seam_attributes", 112, 8), ("td_attributes", 120, 8), ("xfam", 128, 8),
+         ("mrtd", 136, 48), ("mrconfigid", 184, 48), ("mrowner", 232, 48),
+         ("mrownerconfig", 280, 48), ("rtmr0", 328, 48), ("rtmr1", 376, 48),
+         ("rtmr2", 424, 48), ("rtmr3", 472, 48), ("report_data", 520, 64))
+
+
+def quote_body_fields(quote):
+    """{name: bytes} of a quote v4's TD quote body."""
+    quote = bytes(quote)
+    if len(quote) < QUOTE_HEADER_SIZE + QUOTE_BODY_SIZE:
+        raise TdxError("quote too short: %d bytes" % len(quote))
+    body = quote[QUOTE_HEADER_SIZE:QUOTE_HEADER_SIZE + QUOTE_BODY_SIZE]
+    return {name: body[off:off + size] for name, off, size in _BODY}
+
+
+def tdx_claims(quote):
+    """The tdx_* claims the emulator's MAA puts under x-ms-isolation-tee for a TDX CVM.
+    Names verified (spec §a'): tdx_mrseam, tdx_seamsvn, tdx_td_attributes, tdx_tee_tcb_svn,
+    tdx_report_data; the others follow the same pattern (emulator choice, README). Byte fields
+    are lowercase hex; tdx_seamsvn is the TDX module SVN (major << 8 | minor, TEE_TCB_SVN bytes
+    1 and 0); tdx_td_attributes_debug is TDATTRIBUTES bit 0."""
+    f = quote_body_fields(quote)
+    attrs = int.from_bytes(f["td_attributes"], "little")
+    out = {"tdx_%s" % name.replace("_", "") if name.startswith("mr") or name.startswith("rtmr")
+           else "tdx_%s" % name: value.hex() for name, value in f.items()}
+    out["tdx_seamsvn"] = f["tee_tcb_svn"][1] << 8 | f["tee_tcb_svn"][0]
+    out["tdx_td_attributes_debug"] = bool(attrs & TD_ATTR_DEBUG)
+    return dict(sorted(out.items()))
