@@ -6,11 +6,17 @@ import os
 
 from . import policy as pol
 
+# Named policies taken from the shipped examples (examples/policies/*.json, authority replaced
+# by the emulator's MAA): "cvm" = any-cvm.json (an AzureGuest token of a compliant SEV-SNP or TDX
+# CVM: the demo keys release on both simulated CVMs), "cvm-snp" = sev-snp-cvm.json (SEV-SNP only,
+# not debuggable), "cvm-tdx" = tdx-cvm.json (TDX only).
+EXAMPLE_POLICIES = {"cvm": "any-cvm.json", "cvm-snp": "sev-snp-cvm.json",
+                    "cvm-tdx": "tdx-cvm.json"}
+EXAMPLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))), "examples", "policies")
+
 NAMED_POLICIES = {
-    # §g canonical CVM policy
-    "cvm": [{"claim": "x-ms-isolation-tee.x-ms-attestation-type", "equals": "sevsnpvm"},
-            {"claim": "x-ms-isolation-tee.x-ms-compliance-status", "equals": "azure-compliant-cvm"}],
-    # the same, and the SNP guest must not be debuggable
+    # SEV-SNP only (§g canonical CVM policy) and the SNP guest must not be debuggable
     "cvm-nodebug": [{"claim": "x-ms-isolation-tee.x-ms-attestation-type", "equals": "sevsnpvm"},
                     {"claim": "x-ms-isolation-tee.x-ms-compliance-status",
                      "equals": "azure-compliant-cvm"},
@@ -69,16 +75,32 @@ def _subst(obj, maa_url):
     return obj
 
 
+def example_policy(name, maa_url):
+    """examples/policies/<EXAMPLE_POLICIES[name]> with every authority set to `maa_url`."""
+    path = os.path.join(EXAMPLES_DIR, EXAMPLE_POLICIES[name])
+    try:
+        with open(path, encoding="utf-8") as f:
+            p = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise SeedError("seed: named policy %r: cannot read %s: %s" % (name, path, exc)) \
+            from None
+    for auth in p.get("anyOf", []):
+        auth["authority"] = maa_url
+    return p
+
+
 def key_policy(spec, maa_url):
     """The normalised policy of a seeded key: a named policy, an inline one (${MAA} = the
     emulator's MAA URL), or None."""
     p = spec.get("policy")
     if p is None:
         return None
+    if isinstance(p, str) and p in EXAMPLE_POLICIES:
+        return pol.normalize(example_policy(p, maa_url))
     if isinstance(p, str):
         if p not in NAMED_POLICIES:
             raise SeedError("seed: unknown named policy %r (known: %s)"
-                            % (p, ", ".join(NAMED_POLICIES)))
+                            % (p, ", ".join(list(EXAMPLE_POLICIES) + list(NAMED_POLICIES))))
         p = {"version": "1.0.0",
              "anyOf": [{"authority": maa_url, "allOf": copy.deepcopy(NAMED_POLICIES[p])}]}
     return pol.normalize(_subst(p, maa_url))
