@@ -348,6 +348,8 @@ CK_RV st_key_derive(const CK_MECHANISM *mech, struct st_object *base, const CK_A
         return CKR_KEY_TYPE_INCONSISTENT;
     if (!st_object_attr_bool(base, CKA_DERIVE, false))
         return CKR_KEY_FUNCTION_NOT_PERMITTED;
+    if (!st_key_mech_allowed(base, d->type))
+        return CKR_MECHANISM_INVALID;
     CK_ULONG bits = (CK_ULONG)EVP_PKEY_get_bits(pkey);
     if (bits < d->info.ulMinKeySize || bits > d->info.ulMaxKeySize)
         return CKR_KEY_SIZE_RANGE;

@@ -44,6 +44,10 @@ bool st_object_attr_bool(struct st_object *o, CK_ATTRIBUTE_TYPE t, bool dflt);
 /** CK_ULONG attribute; CKR_OK or CKR_ATTRIBUTE_TYPE_INVALID if absent. */
 CK_RV st_object_attr_ulong(struct st_object *o, CK_ATTRIBUTE_TYPE t, CK_ULONG *out);
 
+/** PKCS#11 3.0 §4.7.2 CKA_ALLOWED_MECHANISMS: true when the key's list is absent or empty, or
+ *  holds `m`. Fails closed (false) if the list cannot be read. (st_op.c) */
+bool st_key_mech_allowed(struct st_object *key, CK_MECHANISM_TYPE m);
+
 /** First attribute of type `t` in a template, or NULL. */
 const CK_ATTRIBUTE *st_tmpl_find(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE t);
 

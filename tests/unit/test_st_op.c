@@ -208,6 +208,42 @@ static void roundtrip_cipher(CK_MECHANISM *m, struct st_object *k, size_t inlen)
     assert_memory_equal(p, in, inlen);
 }
 
+/* CKA_ALLOWED_MECHANISMS (§4.7.2): a non-empty list admits only its mechanisms; an empty one
+ * restricts nothing. */
+static void test_allowed_mechanisms(void **state)
+{
+    (void)state;
+    struct st_op *op = NULL;
+    CK_MECHANISM_TYPE only_ecb_cbc[] = {CKM_AES_ECB, CKM_AES_CBC};
+    CK_ATTRIBUTE t[] = {
+            TK_ATTR(CKA_ENCRYPT, tk_true),
+            TK_ATTR(CKA_DECRYPT, tk_true),
+            {CKA_ALLOWED_MECHANISMS, only_ecb_cbc, sizeof(only_ecb_cbc)},
+    };
+    struct st_object *restricted = NULL, *open = NULL;
+    assert_int_equal(st_object_new_secret(u_secbuf_dup(k256, 32), CKK_AES, t, 3, ST_ORIGIN_UNWRAP,
+                                          CK_UNAVAILABLE_INFORMATION, NULL, &restricted),
+                     CKR_OK);
+    t[2].ulValueLen = 0;
+    assert_int_equal(st_object_new_secret(u_secbuf_dup(k256, 32), CKK_AES, t, 3, ST_ORIGIN_UNWRAP,
+                                          CK_UNAVAILABLE_INFORMATION, NULL, &open),
+                     CKR_OK);
+    CK_MECHANISM ecb = {CKM_AES_ECB, NULL, 0};
+    CK_MECHANISM cbc = {CKM_AES_CBC, (void *)(uintptr_t)iv16, 16};
+    CK_MECHANISM cbc_pad = {CKM_AES_CBC_PAD, (void *)(uintptr_t)iv16, 16};
+    assert_int_equal(st_op_new(ST_OP_ENCRYPT, &ecb, restricted, &op), CKR_OK);
+    st_op_free(op);
+    assert_int_equal(st_op_new(ST_OP_DECRYPT, &cbc, restricted, &op), CKR_OK);
+    st_op_free(op);
+    op = NULL;
+    assert_int_equal(st_op_new(ST_OP_ENCRYPT, &cbc_pad, restricted, &op), CKR_MECHANISM_INVALID);
+    assert_null(op);
+    assert_int_equal(st_op_new(ST_OP_ENCRYPT, &cbc_pad, open, &op), CKR_OK);
+    st_op_free(op);
+    st_object_unref(restricted);
+    st_object_unref(open);
+}
+
 static void test_aes_modes_multipart(void **state)
 {
     (void)state;
@@ -730,6 +766,7 @@ int main(void)
             cmocka_unit_test(test_length_query_and_too_small_keep),
             cmocka_unit_test(test_error_ends_operation),
             cmocka_unit_test(test_init_checks),
+            cmocka_unit_test(test_allowed_mechanisms),
             cmocka_unit_test(test_aes_modes_multipart),
             cmocka_unit_test(test_aes_ctr_counter_bits),
             cmocka_unit_test(test_cbc_pad_exact_length),
