@@ -266,14 +266,38 @@ static const char *imds_base(const struct cfg_attestation *att)
     return att->imds_endpoint != NULL ? att->imds_endpoint : "http://169.254.169.254";
 }
 
+/*
+ * The quote IMDS made must be of our TD report: same REPORTDATA (which binds the runtime data
+ * and so HCLAkPub). MAA would refuse a foreign quote too, but only after a round trip and with
+ * a less precise error.
+ */
+static enum kr_err tdquote_check(const struct kr_maa_evidence *ev)
+{
+    struct kr_tdquote q;
+    if (kr_tdquote_parse(ev->proof_extra.data, ev->proof_extra.len, &q) != KR_OK) {
+        U_LOG_ERR("kr",
+                  "evidence: the TD quote from IMDS /acc/tdquote is not a TDX quote v4/v5 "
+                  "(%zu bytes)",
+                  ev->proof_extra.len);
+        return KR_ERR_PARSE;
+    }
+    if (memcmp(q.report_data, ev->report.report_data, 64) != 0) {
+        U_LOG_ERR("kr", "evidence: the TD quote from IMDS carries another REPORTDATA than the TD "
+                        "report of the HCL report");
+        return KR_ERR_VERIFY;
+    }
+    return KR_OK;
+}
+
 /* The hardware part of the proof: the VCEK chain (SNP) or the TD quote (TDX). */
 static enum kr_err proof_evidence(struct kr_http *http, const struct cfg_attestation *att,
                                   struct kr_maa_evidence *ev)
 {
-    if (ev->report.type == KR_HCL_TYPE_TDX)
-        return kr_maa_tdquote_fetch(http, imds_base(att), ev->report.hw, ev->report.hw_len,
-                                    &ev->proof_extra);
-    return kr_maa_thim_fetch(http, imds_base(att), &ev->proof_extra);
+    if (ev->report.type != KR_HCL_TYPE_TDX)
+        return kr_maa_thim_fetch(http, imds_base(att), &ev->proof_extra);
+    enum kr_err err = kr_maa_tdquote_fetch(http, imds_base(att), ev->report.hw, ev->report.hw_len,
+                                           &ev->proof_extra);
+    return err == KR_OK ? tdquote_check(ev) : err;
 }
 
 /* ---- attester ------------------------------------------------------------------------------ */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* HCL report parser and runtime-data binding check (AZURE-SKR.md §h.1, §h.2, §h.5). */
+/* HCL report parser, runtime-data binding, TD quote header (AZURE-SKR.md §h.1, §h.2, §h.5). */
 #include "kr_hcl.h"
 
 #include <openssl/evp.h>
@@ -131,4 +131,60 @@ enum kr_err kr_hcl_check_binding(const struct kr_hcl_report *r)
 const char *kr_hcl_isolation_type(const struct kr_hcl_report *r)
 {
     return (r != NULL && r->type == KR_HCL_TYPE_TDX) ? "Tdx" : "SevSnp";
+}
+
+/* ---- TD quote (IMDS /acc/tdquote) ---------------------------------------------------------- */
+
+#define TDQUOTE_BODY_V4       584u /* sgx_report2_body_t */
+#define TDQUOTE_BODY_V15      648u /* sgx_report2_body_v1_5_t */
+#define TDQUOTE_BODY_DESC_LEN 6u   /* v5: type u16, size u32 */
+#define TDQUOTE_MRTD          136u
+#define TDQUOTE_REPORT_DATA   520u
+
+static uint16_t le16(const unsigned char *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static enum kr_err tdquote_fail(const char *why)
+{
+    U_LOG_DBG("kr", "TD quote: %s", why);
+    return KR_ERR_PARSE;
+}
+
+enum kr_err kr_tdquote_parse(const unsigned char *quote, size_t len, struct kr_tdquote *out)
+{
+    if (quote == NULL || out == NULL)
+        return KR_ERR_PARSE;
+    if (len < KR_TDQUOTE_HEADER_SIZE)
+        return tdquote_fail("shorter than the header");
+
+    struct kr_tdquote q;
+    memset(&q, 0, sizeof(q));
+    q.version = le16(quote);
+    q.att_key_type = le16(quote + 2);
+    if (le32(quote + 4) != KR_TDQUOTE_TEE_TDX)
+        return tdquote_fail("TEE type is not TDX (0x81)");
+    size_t off = KR_TDQUOTE_HEADER_SIZE;
+    if (q.version == 4) {
+        q.body_len = TDQUOTE_BODY_V4;
+    } else if (q.version == 5) {
+        if (len < off + TDQUOTE_BODY_DESC_LEN)
+            return tdquote_fail("truncated body descriptor");
+        uint16_t type = le16(quote + off);
+        uint32_t size = le32(quote + off + 2);
+        if (!(type == 2 && size == TDQUOTE_BODY_V4) && !(type == 3 && size == TDQUOTE_BODY_V15))
+            return tdquote_fail("v5 body is neither a TDX 1.0 nor a TDX 1.5 report");
+        q.body_len = size;
+        off += TDQUOTE_BODY_DESC_LEN;
+    } else {
+        return tdquote_fail("version is neither 4 nor 5");
+    }
+    if (len - off < q.body_len)
+        return tdquote_fail("truncated TD quote body");
+    q.body = quote + off;
+    q.mrtd = q.body + TDQUOTE_MRTD;
+    q.report_data = q.body + TDQUOTE_REPORT_DATA;
+    *out = q;
+    return KR_OK;
 }

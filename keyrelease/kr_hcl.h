@@ -57,4 +57,28 @@ enum kr_err kr_hcl_check_binding(const struct kr_hcl_report *r);
 /** "SevSnp" or "Tdx": the AzureGuest IsolationInfo.Type for this report (§a'). */
 const char *kr_hcl_isolation_type(const struct kr_hcl_report *r);
 
+/* An Intel TDX quote as IMDS /acc/tdquote returns it (AZURE-SKR.md §a', §h.5): header (48 B:
+ * version, attestation key type, TEE type 0x81, ...), then the TD quote body. Version 4 has the
+ * 584-byte body right after the header; version 5 has a body descriptor (type u16: 2 = TDX 1.0,
+ * 3 = TDX 1.5; size u32) first. REPORTDATA is at body offset 520 in both. */
+#define KR_TDQUOTE_HEADER_SIZE 48u
+#define KR_TDQUOTE_TEE_TDX     0x81u
+
+struct kr_tdquote {
+    uint16_t version;                 /* 4 or 5 */
+    uint16_t att_key_type;            /* 2 = ECDSA-256-with-P-256 */
+    const unsigned char *body;        /* TD quote body (borrows) */
+    size_t body_len;                  /* 584 (TDX 1.0) or 648 (TDX 1.5) */
+    const unsigned char *mrtd;        /* 48 bytes inside body */
+    const unsigned char *report_data; /* 64 bytes inside body */
+};
+
+/**
+ * Parse the header and locate the TD quote body of `quote[0..len)` (pointers borrow). Does not
+ * verify the signature (that is MAA's job); the module uses it to check that the quote IMDS
+ * returned carries the REPORTDATA of the TD report it sent. KR_OK or KR_ERR_PARSE (one debug
+ * line says why).
+ */
+enum kr_err kr_tdquote_parse(const unsigned char *quote, size_t len, struct kr_tdquote *out);
+
 #endif /* SKR_KEYRELEASE_KR_HCL_H */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* kr_hcl: the real TDX HCL report parses and binds; a synthetic SNP one too; tampering fails. */
+/* kr_hcl: the real TDX HCL report parses and binds; a synthetic SNP one too; tampering fails.
+ * kr_tdquote: the real TD quote v4 (IMDS /acc/tdquote) parses; v5 framing; malformed quotes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -131,12 +132,90 @@ static void test_malformed(void **state)
     free(b);
 }
 
+static void hex_equal(const unsigned char *p, const char *hex)
+{
+    char got[2 * 64 + 1];
+    size_t n = strlen(hex) / 2;
+    assert_true(n <= 64);
+    for (size_t i = 0; i < n; i++)
+        snprintf(got + 2 * i, 3, "%02x", p[i]);
+    assert_string_equal(got, hex);
+}
+
+/* The real 5006-byte quote v4 from an Azure TDX CVM (cvm-attestation-tools test data). */
+static void test_real_td_quote(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    unsigned char *q = read_fixture("td_quote_v4.dat", &len);
+    assert_int_equal(len, 5006);
+    struct kr_tdquote t;
+    assert_int_equal(kr_tdquote_parse(q, len, &t), KR_OK);
+    assert_int_equal(t.version, 4);
+    assert_int_equal(t.att_key_type, 2);
+    assert_ptr_equal(t.body, q + KR_TDQUOTE_HEADER_SIZE);
+    assert_int_equal(t.body_len, 584);
+    assert_ptr_equal(t.report_data, q + 568); /* spec §h.5: 48 + 520 */
+    /* SHA-256 binding of the VM's runtime data, then 32 zero bytes */
+    hex_equal(t.report_data, "e771caa11b55b340c5e0b6220adb4b8dcbf7a4bccb030f84ae088bd582aba4ac"
+                             "00000000000000000000000000000000000000000000000000000000000000"
+                             "00");
+    hex_equal(t.mrtd, "888b31b57a1cad6a358ce8c6a08f40198fa171596e01f70d5f360ee4798150983e55d2f8"
+                      "9d804c3bfec06a44220c91b2");
+    /* truncated anywhere inside header or body: refused */
+    assert_int_equal(kr_tdquote_parse(q, KR_TDQUOTE_HEADER_SIZE + 583, &t), KR_ERR_PARSE);
+    assert_int_equal(kr_tdquote_parse(q, 47, &t), KR_ERR_PARSE);
+    assert_int_equal(kr_tdquote_parse(NULL, len, &t), KR_ERR_PARSE);
+    /* just header + body is enough (the signature is MAA's business) */
+    assert_int_equal(kr_tdquote_parse(q, KR_TDQUOTE_HEADER_SIZE + 584, &t), KR_OK);
+    q[4] = 0x00; /* TEE type SGX */
+    assert_int_equal(kr_tdquote_parse(q, len, &t), KR_ERR_PARSE);
+    q[4] = 0x81;
+    q[0] = 3; /* SGX-era quote version */
+    assert_int_equal(kr_tdquote_parse(q, len, &t), KR_ERR_PARSE);
+    free(q);
+}
+
+/* Quote v5: header, body descriptor (type, size), then a TDX 1.0 (584) or 1.5 (648) body. */
+static void test_td_quote_v5(void **state)
+{
+    (void)state;
+    size_t len = 48 + 6 + 648 + 4;
+    unsigned char *q = calloc(1, len);
+    assert_non_null(q);
+    q[0] = 5;
+    q[2] = 2;
+    put32(q + 4, 0x81);
+    q[48] = 3; /* TDX 1.5 body */
+    put32(q + 50, 648);
+    memset(q + 54 + 520, 0xAB, 64);
+    struct kr_tdquote t;
+    assert_int_equal(kr_tdquote_parse(q, len, &t), KR_OK);
+    assert_int_equal(t.version, 5);
+    assert_int_equal(t.body_len, 648);
+    assert_ptr_equal(t.body, q + 54);
+    assert_ptr_equal(t.report_data, q + 54 + 520);
+    assert_int_equal(t.report_data[63], 0xAB);
+    q[48] = 2; /* TDX 1.0 type with a 1.5 size: inconsistent */
+    assert_int_equal(kr_tdquote_parse(q, len, &t), KR_ERR_PARSE);
+    put32(q + 50, 584);
+    assert_int_equal(kr_tdquote_parse(q, len, &t), KR_OK);
+    assert_int_equal(t.body_len, 584);
+    q[48] = 1; /* SGX enclave report body */
+    assert_int_equal(kr_tdquote_parse(q, len, &t), KR_ERR_PARSE);
+    q[48] = 3;
+    put32(q + 50, 648);
+    assert_int_equal(kr_tdquote_parse(q, 48 + 6 + 647, &t), KR_ERR_PARSE); /* truncated body */
+    assert_int_equal(kr_tdquote_parse(q, 50, &t), KR_ERR_PARSE);           /* no descriptor */
+    free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_real_tdx),
-            cmocka_unit_test(test_synthetic_snp),
-            cmocka_unit_test(test_malformed),
+            cmocka_unit_test(test_real_tdx),    cmocka_unit_test(test_synthetic_snp),
+            cmocka_unit_test(test_malformed),   cmocka_unit_test(test_real_td_quote),
+            cmocka_unit_test(test_td_quote_v5),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
