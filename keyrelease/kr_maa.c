@@ -627,9 +627,14 @@ enum kr_err kr_maa_policy_suggest(const char *claims_json, const char *authority
     const json_t *tee = json_object_get(claims, "x-ms-isolation-tee");
     const json_t *scope = json_is_object(tee) ? tee : claims; /* AzureGuest vs SevSnpVm */
     const char *prefix = json_is_object(tee) ? "x-ms-isolation-tee." : "";
+    const char *type = json_string_value(json_object_get(scope, "x-ms-attestation-type"));
+    /* the launch measurement: SNP MEASUREMENT, or TDX MRTD (the paravisor's initial image) */
+    const char *launch = (type != NULL && strcmp(type, "tdxvm") == 0)
+                                 ? "tdx_mrtd"
+                                 : "x-ms-sevsnpvm-launchmeasurement";
     if (!policy_claim(all, scope, prefix, "x-ms-attestation-type") ||
         !policy_claim(all, scope, prefix, "x-ms-compliance-status") ||
-        (measurement && !policy_claim(all, scope, prefix, "x-ms-sevsnpvm-launchmeasurement")))
+        (measurement && !policy_claim(all, scope, prefix, launch)))
         goto out;
     err = KR_ERR_NOMEM;
     policy = json_pack("{s:s,s:[{s:s,s:O}]}", "version", "1.0.0", "anyOf", "authority", authority,

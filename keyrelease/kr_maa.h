@@ -108,8 +108,9 @@ enum kr_err kr_maa_check_runtime_key(const json_t *claims, const unsigned char *
  * A release policy (AZURE-SKR.md §g grammar) that the token `claims_json` satisfies:
  * {"version":"1.0.0","anyOf":[{"authority": <authority>, "allOf": [
  *   x-ms-isolation-tee.x-ms-attestation-type, x-ms-isolation-tee.x-ms-compliance-status
- *   (or the top-level claims for SevSnpVm tokens), and with `measurement` the
- *   x-ms-sevsnpvm-launchmeasurement claim]}]}. *out is pretty-printed JSON (malloc'd).
+ *   (or the top-level claims for SevSnpVm tokens), and with `measurement` the launch
+ *   measurement: x-ms-sevsnpvm-launchmeasurement, or tdx_mrtd for a tdxvm token]}]}.
+ *   *out is pretty-printed JSON (malloc'd).
  * KR_OK, KR_ERR_PARSE (claims missing; logged), KR_ERR_NOMEM.
  */
 enum kr_err kr_maa_policy_suggest(const char *claims_json, const char *authority, bool measurement,

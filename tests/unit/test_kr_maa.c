@@ -2,7 +2,8 @@
 /*
  * kr_maa: the AttestationInfo JSON has exactly the §d.3 field set and encodings (real TDX HCL
  * report, synthetic SNP one), the envelope opens with a known RSA key + AES-GCM and refuses
- * tampering, the x-ms-runtime binding check, os-release parsing.
+ * tampering, the x-ms-runtime binding check, os-release parsing, the release policy suggested
+ * for SEV-SNP and TDX guest tokens.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -397,12 +398,74 @@ static void test_os_release(void **state)
     assert_int_equal(log.len, 0);
 }
 
+/* allOf[i] of the suggested policy is {"claim": claim, "equals": value}. */
+static void assert_cond(const json_t *all, size_t i, const char *claim, const char *value)
+{
+    const json_t *c = json_array_get(all, i);
+    assert_non_null(c);
+    assert_string_equal(json_string_value(json_object_get(c, "claim")), claim);
+    assert_string_equal(json_string_value(json_object_get(c, "equals")), value);
+}
+
+static json_t *suggest(const char *claims, bool measurement, const char *authority)
+{
+    char *out = NULL;
+    assert_int_equal(kr_maa_policy_suggest(claims, authority, measurement, &out), KR_OK);
+    json_t *p = json_loads(out, 0, NULL);
+    free(out);
+    assert_non_null(p);
+    const json_t *auth = json_array_get(json_object_get(p, "anyOf"), 0);
+    assert_string_equal(json_string_value(json_object_get(auth, "authority")), authority);
+    return p;
+}
+
+static const json_t *all_of(const json_t *p)
+{
+    return json_object_get(json_array_get(json_object_get(p, "anyOf"), 0), "allOf");
+}
+
+static void test_policy_suggest(void **state)
+{
+    (void)state;
+    static const char tdx[] =
+            "{\"x-ms-attestation-type\":\"azurevm\",\"x-ms-isolation-tee\":{"
+            "\"x-ms-attestation-type\":\"tdxvm\",\"x-ms-compliance-status\":"
+            "\"azure-compliant-cvm\",\"tdx_mrtd\":\"88aa\",\"tdx_td_attributes_debug\":false}}";
+    static const char snp[] =
+            "{\"x-ms-attestation-type\":\"azurevm\",\"x-ms-isolation-tee\":{"
+            "\"x-ms-attestation-type\":\"sevsnpvm\",\"x-ms-compliance-status\":"
+            "\"azure-compliant-cvm\",\"x-ms-sevsnpvm-launchmeasurement\":\"77bb\"}}";
+    static const char tdx_no_mrtd[] =
+            "{\"x-ms-isolation-tee\":{\"x-ms-attestation-type\":\"tdxvm\","
+            "\"x-ms-compliance-status\":\"azure-compliant-cvm\"}}";
+    const char *maa = "https://maa.example";
+
+    json_t *p = suggest(tdx, true, maa);
+    assert_int_equal(json_array_size(all_of(p)), 3);
+    assert_cond(all_of(p), 0, "x-ms-isolation-tee.x-ms-attestation-type", "tdxvm");
+    assert_cond(all_of(p), 1, "x-ms-isolation-tee.x-ms-compliance-status", "azure-compliant-cvm");
+    assert_cond(all_of(p), 2, "x-ms-isolation-tee.tdx_mrtd", "88aa");
+    json_decref(p);
+    p = suggest(tdx, false, maa);
+    assert_int_equal(json_array_size(all_of(p)), 2);
+    json_decref(p);
+    p = suggest(snp, true, maa);
+    assert_cond(all_of(p), 0, "x-ms-isolation-tee.x-ms-attestation-type", "sevsnpvm");
+    assert_cond(all_of(p), 2, "x-ms-isolation-tee.x-ms-sevsnpvm-launchmeasurement", "77bb");
+    json_decref(p);
+    char *out = NULL;
+    assert_int_equal(kr_maa_policy_suggest(tdx_no_mrtd, maa, true, &out), KR_ERR_PARSE);
+    assert_null(out);
+    p = suggest(tdx_no_mrtd, false, maa);
+    json_decref(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_info_tdx_real), cmocka_unit_test(test_info_snp),
             cmocka_unit_test(test_envelope),      cmocka_unit_test(test_runtime_key),
-            cmocka_unit_test(test_os_release),
+            cmocka_unit_test(test_os_release),    cmocka_unit_test(test_policy_suggest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
