@@ -15,3 +15,8 @@ if(TARGET skr-tool)
                  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/release_identity.sh $<TARGET_FILE:skr-tool>
                  LABELS integration TIMEOUT 300)
 endif()
+if(TARGET skr-pkcs11 AND TARGET skr-tool)
+    skr_add_test(NAME integration_release_tdx
+                 COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/release_tdx.sh $<TARGET_FILE:skr-tool>
+                 LABELS integration TIMEOUT 300)
+endif()
