@@ -252,3 +252,24 @@ def test_unknown_td_field_is_refused(tdx_emu):
     r = tdx_emu.req(tdx_emu.env["SKR_EMU_ADMIN"] + "/cvm/report", "POST",
                     {"tdx": {"no_such_field": "00"}})
     assert r.status == 400, r
+
+
+@pytest.mark.parametrize("example,status", [("sev-snp-cvm.json", 200), ("any-cvm.json", 200),
+                                            ("tdx-cvm.json", 403)])
+def test_example_policies_on_snp(emu, example, status):
+    """The counterpart on the default SEV-SNP CVM (session emulator)."""
+    thim = emu.req(emu.env["SKR_EMU_IMDS"] + "/metadata/THIM/amd/certification",
+                   headers={"Metadata": "true"}).json()
+    info, eph = guest.build_attestation_info(emu.env["SKR_EMU_TCTI"], thim)
+    r = post_attest(emu, info)
+    assert r.status == 200, r
+    jwt = guest.decrypt_envelope(emu.env["SKR_EMU_TCTI"], eph, r.json()["token"])
+    with open(os.path.join(EXAMPLES, example), encoding="utf-8") as f:
+        pol = json.load(f)
+    pol["anyOf"][0]["authority"] = emu.env["SKR_EMU_MAA"]
+    name = "s-" + example.split(".")[0]
+    r = emu.kv("POST", "/keys/%s/create" % name, {
+        "kty": "oct-HSM", "key_size": 256, "attributes": {"exportable": True},
+        "release_policy": {"data": jose.b64url(json.dumps(pol).encode())}})
+    assert r.status == 200, r
+    assert emu.release(name, jwt).status == status
