@@ -227,12 +227,14 @@ trap 'exit 1' INT TERM
     fail "nginx did not start: $(cat nginx.err; tail -5 "$NG/error.log")"
 # the master forks its workers after writing the pid file: wait for both (no time limit here:
 # the machine may be slow; a dead master ends the wait)
-while [ "$(pgrep -c -P "$NGINX_PID" || true)" -lt 2 ]; do
+workers() { cat "/proc/$NGINX_PID/task/$NGINX_PID/children" 2>/dev/null || true; }
+while [ "$(workers | wc -w)" -lt 2 ]; do
     kill -0 "$NGINX_PID" 2>/dev/null || fail "nginx exited: $(tail -5 "$NG/error.log")"
     sleep 0.1
 done
-echo "   nginx master $NGINX_PID, workers $(pgrep -P "$NGINX_PID" | tr '\n' ' ')(user" \
-    "$(ps -o user= --ppid "$NGINX_PID" | sort -u | tr -d ' ')) on 127.0.0.1:$PORT"
+echo "   nginx master $NGINX_PID, workers $(workers)(user" \
+    "$(for w in $(workers); do stat -c %U "/proc/$w"; done | sort -u | tr '\n' ' ' | sed 's/ $//'))" \
+    "on 127.0.0.1:$PORT"
 echo "   module config: $SKR_PKCS11_CONF with only [key demo-rsa]"
 echo "   ssl_certificate_key $(sed -n 's/.*ssl_certificate_key \(.*\);/\1/p' "$NG/nginx.conf")"
 echo "   certificate: the Key Vault certificate demo-rsa ($(openssl x509 -in demo-rsa.crt -noout \
