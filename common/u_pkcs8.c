@@ -8,6 +8,7 @@
 
 #include <openssl/asn1.h>
 #include <openssl/core_names.h>
+#include <openssl/decoder.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
@@ -184,16 +185,25 @@ static EVP_PKEY *ec_decode(const X509_ALGOR *alg, const unsigned char *k, long k
     return pkey;
 }
 
-/* OpenSSL's decoder (may leave unwiped copies, u_pkcs8.h); the whole input must be the key. */
+/*
+ * OpenSSL's decoder (may leave unwiped copies, u_pkcs8.h); the whole input must be the key.
+ * OSSL_DECODER itself, not d2i_AutoPrivateKey_ex: that falls back to the legacy decoder, which
+ * makes an ENGINE key when an engine is registered for the type (libp11's in `openssl -engine`
+ * and nginx processes).
+ */
 static EVP_PKEY *ossl_decode(const unsigned char *der, size_t len, OSSL_LIB_CTX *libctx)
 {
     const unsigned char *p = der;
-    EVP_PKEY *pkey = d2i_AutoPrivateKey_ex(NULL, &p, (long)len, libctx, NULL);
+    size_t left = len;
+    EVP_PKEY *pkey = NULL;
+    OSSL_DECODER_CTX *dctx =
+            OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", NULL, NULL, EVP_PKEY_KEYPAIR, libctx, NULL);
 
-    if (pkey != NULL && p != der + len) {
+    if (dctx == NULL || OSSL_DECODER_from_data(dctx, &p, &left) != 1 || left != 0) {
         EVP_PKEY_free(pkey);
         pkey = NULL;
     }
+    OSSL_DECODER_CTX_free(dctx);
     return pkey;
 }
 

@@ -7,8 +7,10 @@
  * they live from st_init to st_cleanup. OPENSSL_cleanup() is never called (process-global).
  */
 #include <openssl/crypto.h>
+#include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/provider.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 
 #include "st_mech.h"
@@ -136,6 +138,46 @@ void st_cleanup(void)
 OSSL_LIB_CTX *st_libctx(void)
 {
     return g_libctx;
+}
+
+/* One DER structure of exactly `len` bytes → provider key (OSSL_DECODER never makes a legacy
+ * key, whatever ENGINE is registered). */
+static EVP_PKEY *decode_der(const unsigned char *der, size_t len, const char *structure,
+                            int selection)
+{
+    EVP_PKEY *pkey = NULL;
+    const unsigned char *p = der;
+    size_t left = len;
+    OSSL_DECODER_CTX *dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", structure, NULL, selection,
+                                                           g_libctx, ST_PROPQ);
+    if (der == NULL || dctx == NULL || OSSL_DECODER_from_data(dctx, &p, &left) != 1 || left != 0) {
+        (void)st_ossl_err(structure, CKR_OK);
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+    OSSL_DECODER_CTX_free(dctx);
+    return pkey;
+}
+
+EVP_PKEY *st_pkey_from_spki(const unsigned char *der, size_t len)
+{
+    return decode_der(der, len, "SubjectPublicKeyInfo", EVP_PKEY_PUBLIC_KEY);
+}
+
+EVP_PKEY *st_pkey_from_pkcs8(const unsigned char *der, size_t len)
+{
+    return decode_der(der, len, "PrivateKeyInfo", EVP_PKEY_KEYPAIR);
+}
+
+EVP_PKEY *st_pkey_public_dup(EVP_PKEY *pkey)
+{
+    unsigned char *der = NULL;
+    int len = i2d_PUBKEY(pkey, &der);
+    if (len <= 0)
+        return NULL;
+    EVP_PKEY *pub = st_pkey_from_spki(der, (size_t)len);
+    OPENSSL_free(der);
+    return pub;
 }
 
 const EVP_MD *st_ctx_md(enum st_md_id id)

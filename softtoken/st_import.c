@@ -106,10 +106,9 @@ CK_RV st_import_public_spki(const unsigned char *der, size_t len, const struct s
 {
     U_RETURN_IF_FAIL(der != NULL && m != NULL && pub != NULL, CKR_ARGUMENTS_BAD);
     struct meta_tmpl t;
-    const unsigned char *p = der;
-    EVP_PKEY *pkey = d2i_PUBKEY_ex(NULL, &p, (long)len, st_libctx(), NULL);
-    if (pkey == NULL || p != der + len) {
-        EVP_PKEY_free(pkey);
+    EVP_PKEY *pkey = st_pkey_from_spki(der, len);
+    if (pkey == NULL) {
+        U_LOG_ERR("st", "key material is not a SubjectPublicKeyInfo public key");
         return CKR_ATTRIBUTE_VALUE_INVALID;
     }
     CK_RV rv = meta_tmpl_init(&t, m, false, pkey);

@@ -24,18 +24,6 @@ CK_RV st_tmpl_ulong(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE t, C
     return CKR_OK;
 }
 
-EVP_PKEY *st_pkey_public_dup(EVP_PKEY *pkey)
-{
-    unsigned char *der = NULL;
-    int len = i2d_PUBKEY(pkey, &der);
-    if (len <= 0)
-        return NULL;
-    const unsigned char *p = der;
-    EVP_PKEY *pub = d2i_PUBKEY_ex(NULL, &p, len, st_libctx(), NULL);
-    OPENSSL_free(der);
-    return pub;
-}
-
 CK_RV st_keypair_objects(EVP_PKEY *pkey, CK_MECHANISM_TYPE mech, const CK_ATTRIBUTE *pub_tmpl,
                          CK_ULONG npub, const CK_ATTRIBUTE *priv_tmpl, CK_ULONG npriv,
                          struct st_object **pub, struct st_object **priv)
@@ -254,16 +242,9 @@ static CK_KEY_TYPE pkey_type(EVP_PKEY *pkey)
 static CK_RV unwrap_private(struct u_secbuf *der, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
                             struct st_object **out)
 {
-    const unsigned char *p = der->data;
-    PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)der->len);
-    if (p8 == NULL || p != der->data + der->len) {
-        PKCS8_PRIV_KEY_INFO_free(p8);
-        return st_ossl_err("d2i_PKCS8_PRIV_KEY_INFO", CKR_WRAPPED_KEY_INVALID);
-    }
-    EVP_PKEY *pkey = EVP_PKCS82PKEY_ex(p8, st_libctx(), NULL);
-    PKCS8_PRIV_KEY_INFO_free(p8);
+    EVP_PKEY *pkey = st_pkey_from_pkcs8(der->data, der->len);
     if (pkey == NULL)
-        return st_ossl_err("EVP_PKCS82PKEY_ex", CKR_WRAPPED_KEY_INVALID);
+        return CKR_WRAPPED_KEY_INVALID;
     CK_RV rv = tmpl_expect(tmpl, n, CKA_KEY_TYPE, pkey_type(pkey));
     if (rv != CKR_OK) {
         EVP_PKEY_free(pkey);

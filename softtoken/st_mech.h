@@ -191,9 +191,6 @@ CK_RV st_mac_verify_final(struct st_op *op, const CK_BYTE *sig, CK_ULONG siglen)
  *  CKR_ATTRIBUTE_VALUE_INVALID if malformed. */
 CK_RV st_tmpl_ulong(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE t, CK_ULONG *out);
 
-/** Public-only copy of `pkey` (in the private context). NULL on failure. */
-EVP_PKEY *st_pkey_public_dup(EVP_PKEY *pkey);
-
 /** Wrap a key pair freshly generated in `pkey` (ownership taken) into two objects. */
 CK_RV st_keypair_objects(EVP_PKEY *pkey, CK_MECHANISM_TYPE mech, const CK_ATTRIBUTE *pub_tmpl,
                          CK_ULONG npub, const CK_ATTRIBUTE *priv_tmpl, CK_ULONG npriv,

@@ -231,7 +231,7 @@ static EVP_PKEY *peer_key(EVP_PKEY *base, const CK_BYTE *data, CK_ULONG len)
             OSSL_PARAM_construct_end(),
     };
     EVP_PKEY *peer = NULL;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(st_libctx(), ST_OID_EC, NULL);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(st_libctx(), ST_OID_EC, ST_PROPQ);
     if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
         EVP_PKEY_fromdata(ctx, &peer, EVP_PKEY_PUBLIC_KEY, params) != 1)
         peer = NULL;
@@ -414,7 +414,7 @@ static CK_RV ec_keypair_gen(const struct st_mech_desc *d, const CK_MECHANISM *m,
         return CKR_CURVE_NOT_SUPPORTED;
     EVP_PKEY *pkey = NULL;
     CK_RV rv = CKR_OK;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(st_libctx(), ST_OID_EC, NULL);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(st_libctx(), ST_OID_EC, ST_PROPQ);
     if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1 ||
         EVP_PKEY_CTX_set_group_name(ctx, curve) != 1 || EVP_PKEY_generate(ctx, &pkey) != 1)
         rv = st_ossl_err("EC keygen", CKR_FUNCTION_FAILED);

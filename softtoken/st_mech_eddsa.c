@@ -67,7 +67,9 @@ static CK_RV ed_keypair_gen(const struct st_mech_desc *d, const CK_MECHANISM *m,
     if (curve == NULL || strncmp(curve, "ED", 2) != 0)
         return CKR_CURVE_NOT_SUPPORTED;
     EVP_PKEY *pkey = NULL;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(st_libctx(), curve, NULL);
+    /* By OID, so no ENGINE registered for the NID is used (st_object_int.h). */
+    const char *alg = strcmp(curve, "ED25519") == 0 ? ST_OID_ED25519 : ST_OID_ED448;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(st_libctx(), alg, ST_PROPQ);
     CK_RV rv = CKR_OK;
     if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_generate(ctx, &pkey) != 1)
         rv = st_ossl_err("EdDSA keygen", CKR_FUNCTION_FAILED);

@@ -338,7 +338,7 @@ static CK_RV rsa_keypair_gen(const struct st_mech_desc *d, const CK_MECHANISM *m
         return CKR_MECHANISM_PARAM_INVALID;
     CK_RV rv = CKR_GENERAL_ERROR;
     EVP_PKEY *pkey = NULL;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(st_libctx(), ST_OID_RSA, NULL);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(st_libctx(), ST_OID_RSA, ST_PROPQ);
     if (ctx == NULL)
         return st_ossl_err("EVP_PKEY_CTX_new_from_name", CKR_HOST_MEMORY);
     rv = keygen_setup(ctx, pub_tmpl, npub);

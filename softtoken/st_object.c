@@ -261,13 +261,7 @@ CK_RV st_object_check_computed(struct st_object *o, const CK_ATTRIBUTE *tmpl, CK
 /* Public-only copy, so a public-key object never holds private material. */
 static CK_RV public_only(EVP_PKEY **pkey)
 {
-    unsigned char *der = NULL;
-    int len = i2d_PUBKEY(*pkey, &der);
-    if (len <= 0)
-        return CKR_FUNCTION_FAILED;
-    const unsigned char *p = der;
-    EVP_PKEY *pub = d2i_PUBKEY_ex(NULL, &p, len, st_libctx(), NULL);
-    OPENSSL_free(der);
+    EVP_PKEY *pub = st_pkey_public_dup(*pkey);
     if (pub == NULL)
         return CKR_FUNCTION_FAILED;
     EVP_PKEY_free(*pkey);

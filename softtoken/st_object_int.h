@@ -22,15 +22,36 @@ enum st_origin {
 };
 
 /*
- * Key type names for EVP_PKEY_CTX_new_from_name: the OIDs, because "RSA"/"EC" map to a NID and
- * OpenSSL 3 then uses an ENGINE registered for it (libp11's, registered by libcurl's init in
- * nginx/openssl processes) instead of the provider, and fromdata/keygen fail.
+ * No EVP_PKEY of the token is an ENGINE key: in a process that loaded libp11's engine
+ * (`openssl -engine pkcs11`, nginx; libcurl's init or ENGINE_set_default registers it for RSA
+ * and EC), OpenSSL 3.0 builds keys it reaches through a NID (EVP_PKEY_CTX_new_from_name("EC"),
+ * d2i_PUBKEY_ex, EVP_PKCS82PKEY_ex's fallback) as legacy keys with the engine's methods, which
+ * the provider code cannot export or use (issue 5, tests/unit/test_st_engine.c). So keys are
+ * provider keys of the private context: key type names are OIDs (not mapped to a NID, so no
+ * engine is looked up), encoded keys go through OSSL_DECODER (st_pkey_from_spki/_pkcs8), and
+ * key-making calls carry ST_PROPQ. The one legacy kind is a released RSA private key
+ * (u_pkcs8_decode: OpenSSL's own RSA method without the private cache, never the engine's).
  */
-#define ST_OID_RSA "1.2.840.113549.1.1.1"
-#define ST_OID_EC  "1.2.840.10045.2.1"
+#define ST_OID_RSA     "1.2.840.113549.1.1.1"
+#define ST_OID_EC      "1.2.840.10045.2.1"
+#define ST_OID_ED25519 "1.3.101.112"
+#define ST_OID_ED448   "1.3.101.113"
+#define ST_PROPQ       "provider=default"
 
 /** The private library context (st_ctx.c); NULL before st_init. */
 OSSL_LIB_CTX *st_libctx(void);
+
+/** SubjectPublicKeyInfo DER (exactly `len` bytes) → public provider key of the private context
+ *  (OSSL_DECODER, ST_PROPQ). NULL if it is not one. */
+EVP_PKEY *st_pkey_from_spki(const unsigned char *der, size_t len);
+
+/** PKCS#8 PrivateKeyInfo DER (exactly `len` bytes) → provider key pair of the private context
+ *  (OSSL_DECODER, ST_PROPQ); NULL if it is not one. For C_UnwrapKey: released keys go through
+ *  u_pkcs8_decode (no copies left). */
+EVP_PKEY *st_pkey_from_pkcs8(const unsigned char *der, size_t len);
+
+/** Public-only provider copy of `pkey` (SubjectPublicKeyInfo round trip). NULL on failure. */
+EVP_PKEY *st_pkey_public_dup(EVP_PKEY *pkey);
 
 /** Borrowed key material: EVP_PKEY of a public/private key object, else NULL. Immutable. */
 EVP_PKEY *st_object_pkey(const struct st_object *o);

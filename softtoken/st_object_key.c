@@ -26,7 +26,7 @@
 struct st_curve {
     int nid;
     CK_KEY_TYPE kt;
-    const char *alg; /* OpenSSL group (EC) or algorithm (EdDSA) name */
+    const char *alg; /* OpenSSL group (EC) or algorithm OID (EdDSA, see ST_OID_RSA) */
     size_t len;      /* EC: private scalar bytes; EdDSA: raw key bytes */
 };
 
@@ -34,8 +34,8 @@ static const struct st_curve curves[] = {
         {NID_X9_62_prime256v1, CKK_EC, "prime256v1", 32},
         {NID_secp384r1, CKK_EC, "secp384r1", 48},
         {NID_secp521r1, CKK_EC, "secp521r1", 66},
-        {NID_ED25519, CKK_EC_EDWARDS, "ED25519", 32},
-        {NID_ED448, CKK_EC_EDWARDS, "ED448", 57},
+        {NID_ED25519, CKK_EC_EDWARDS, ST_OID_ED25519, 32},
+        {NID_ED448, CKK_EC_EDWARDS, ST_OID_ED448, 57},
 };
 
 static const struct st_curve *curve_by_nid(int nid)
@@ -156,7 +156,7 @@ static CK_RV pkey_fromdata(const char *alg, int selection, OSSL_PARAM_BLD *bld, 
 {
     CK_RV rv = CKR_ATTRIBUTE_VALUE_INVALID;
     OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(st_libctx(), alg, NULL);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(st_libctx(), alg, ST_PROPQ);
     if (params == NULL || ctx == NULL) {
         rv = ossl_fail("fromdata setup", CKR_HOST_MEMORY);
         goto out;
@@ -248,7 +248,7 @@ static CK_RV ec_public_from_point(const struct st_curve *c, const unsigned char 
     if (c->kt == CKK_EC_EDWARDS) {
         if (len != c->len)
             return CKR_ATTRIBUTE_VALUE_INVALID;
-        *out = EVP_PKEY_new_raw_public_key_ex(st_libctx(), c->alg, NULL, pt, len);
+        *out = EVP_PKEY_new_raw_public_key_ex(st_libctx(), c->alg, ST_PROPQ, pt, len);
         return *out != NULL ? CKR_OK : ossl_fail("EdDSA public", CKR_ATTRIBUTE_VALUE_INVALID);
     }
     CK_RV rv = CKR_HOST_MEMORY;
@@ -349,7 +349,7 @@ static CK_RV ec_private_from_template(const struct st_curve *c, const CK_ATTRIBU
         return ec_private_from_scalar(c, v, len, out);
     if (len != c->len && !(der_octet_unwrap(a->pValue, a->ulValueLen, &v, &len) && len == c->len))
         return CKR_ATTRIBUTE_VALUE_INVALID;
-    *out = EVP_PKEY_new_raw_private_key_ex(st_libctx(), c->alg, NULL, v, len);
+    *out = EVP_PKEY_new_raw_private_key_ex(st_libctx(), c->alg, ST_PROPQ, v, len);
     return *out != NULL ? CKR_OK : ossl_fail("EdDSA private", CKR_ATTRIBUTE_VALUE_INVALID);
 }
 

@@ -8,3 +8,12 @@ skr_add_unit_test(test_st_mech_kat SOURCES test_st_mech_kat.c LIBS skr_softtoken
 skr_add_unit_test(test_st_op SOURCES test_st_op.c LIBS skr_softtoken)
 skr_add_unit_test(test_st_import SOURCES test_st_import.c LIBS skr_softtoken)
 skr_add_unit_test(test_st_attr_policy SOURCES test_st_attr_policy.c LIBS skr_softtoken)
+# The softtoken in a process where libp11's engine is the default for every algorithm (issue 5:
+# `openssl -engine pkcs11`, nginx). Exit 77 when the engine is not installed.
+pkg_get_variable(SKR_ENGINES_DIR libcrypto enginesdir)
+if(NOT SKR_ENGINES_DIR)
+    set(SKR_ENGINES_DIR "/nonexistent")
+endif()
+skr_add_unit_test(test_st_engine SOURCES test_st_engine.c LIBS skr_softtoken)
+target_compile_definitions(test_st_engine PRIVATE SKR_ENGINES_DIR="${SKR_ENGINES_DIR}")
+set_tests_properties(test_st_engine PROPERTIES SKIP_RETURN_CODE 77)
