@@ -11,13 +11,6 @@ if(TARGET skr-pkcs11)
             set_tests_properties(integration_program_${prog} PROPERTIES SKIP_RETURN_CODE 77)
         endif()
     endforeach()
-    # Known failure, left visible: inside a process that loads libp11's engine, the EC public
-    # key decoded by d2i_PUBKEY_ex becomes an engine key and demo-ec's public object cannot be
-    # made (docs/troubleshooting.md). Label `broken` keeps it out of scripts/test.sh until fixed;
-    # run it with `ctest -L broken`.
-    if(TEST integration_program_openssl)
-        set_tests_properties(integration_program_openssl PROPERTIES LABELS "integration;broken")
-    endif()
     if(TEST integration_program_p11kit)
         set_tests_properties(integration_program_p11kit PROPERTIES
                              RESOURCE_LOCK system_p11kit_registry)

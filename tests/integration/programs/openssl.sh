@@ -2,19 +2,30 @@
 # SPDX-License-Identifier: Apache-2.0
 # openssl(1) with libp11's PKCS#11 engine and the module, keys released from the emulator:
 # pkeyutl -sign (RSA PKCS#1, RSA-PSS, ECDSA) and -decrypt (PKCS#1 v1.5, OAEP), req -new -x509 with
-# the token key; every result is checked with the public key alone.
+# the token key; every result is checked with the public key alone, the token's public key being
+# checked first against Key Vault's (the emulator's copy of the released key).
+# Regression (issue 5): in a process that loads libp11's engine, OpenSSL made the EC public key
+# the module decodes a legacy ENGINE key and demo-ec's public object could not be created, so
+# C_Initialize failed for every key (softtoken/st_object_int.h; unit test test_st_engine).
 . "$(dirname "$0")/lib.sh"
 skr_setup
 export OPENSSL_CONF="$(engine_conf)"
 uri() { echo "pkcs11:token=demo;object=$1;type=private"; }
 eng() { p11 openssl "$@" -engine pkcs11 -keyform engine; }
 
+for k in rsa ec; do
+    openssl pkey -in "$EMU/keys/demo.demo-$k.pem" -pubout -out "$WORK/kv-$k.pub.pem"
+    cmp -s "$WORK/kv-$k.pub.pem" "$WORK/demo-$k.pub.pem" ||
+        fail "public key of demo-$k on the token is not Key Vault's"
+done
+ok "the token's public keys are Key Vault's"
+
 printf 'data signed through the engine\n' >"$WORK/data"
 openssl dgst -sha256 -binary "$WORK/data" >"$WORK/dgst"
 for k in rsa ec; do
     eng pkeyutl -sign -inkey "$(uri demo-$k)" -pkeyopt digest:sha256 -in "$WORK/dgst" \
         -out "$WORK/$k.sig" 2>"$WORK/err" || fail "pkeyutl -sign demo-$k: $(cat "$WORK/err")"
-    openssl pkeyutl -verify -pubin -inkey "$WORK/demo-$k.pub.pem" -pkeyopt digest:sha256 \
+    openssl pkeyutl -verify -pubin -inkey "$WORK/kv-$k.pub.pem" -pkeyopt digest:sha256 \
         -in "$WORK/dgst" -sigfile "$WORK/$k.sig" >/dev/null || fail "demo-$k signature"
     ok "pkeyutl -sign with demo-$k verifies with the public key"
 done
