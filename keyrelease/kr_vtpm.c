@@ -4,13 +4,16 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_mu.h>
 #include <tss2/tss2_rc.h>
+#include <tss2/tss2_sys.h>
 #include <tss2/tss2_tctildr.h>
+#include <unistd.h>
 
 #include "u_log.h"
 
@@ -21,6 +24,8 @@ struct kr_vtpm {
     TSS2_TCTI_CONTEXT *tcti;
     ESYS_CONTEXT *esys;
     TSS2_RC last_rc;
+    ESYS_TR policy_sess; /* kr_vtpm_decrypt's policy session, kept between calls, or NONE */
+    pid_t pid;           /* process that opened the context (a child never flushes) */
 };
 
 struct kr_vtpm_key {
@@ -84,14 +89,25 @@ enum kr_err kr_vtpm_open(const char *tcti, struct kr_vtpm **out)
         free(t);
         return KR_ERR_TPM;
     }
+    t->policy_sess = ESYS_TR_NONE;
+    t->pid = getpid();
     *out = t;
     return KR_OK;
+}
+
+static void policy_session_drop(struct kr_vtpm *t)
+{
+    if (t->policy_sess != ESYS_TR_NONE && t->pid == getpid())
+        Esys_FlushContext(t->esys, t->policy_sess);
+    t->policy_sess = ESYS_TR_NONE;
 }
 
 void kr_vtpm_close(struct kr_vtpm *t)
 {
     if (t == NULL)
         return;
+    if (t->esys != NULL)
+        policy_session_drop(t);
     if (t->esys != NULL)
         Esys_Finalize(&t->esys);
     if (t->tcti != NULL)
@@ -523,26 +539,74 @@ static void decrypt_scheme(enum kr_vtpm_scheme s, TPMT_RSA_DECRYPT *out)
     }
 }
 
-static enum kr_err policy_session(struct kr_vtpm *t, uint32_t mask, enum kr_stage stage,
-                                  ESYS_TR *sess)
+/*
+ * The policy session for RSA_Decrypt is started once and kept (continueSession): after a
+ * successful use the TPM resets its policy digest, so each decrypt only re-runs PolicyPCR over
+ * the current values (2 commands per decrypt instead of 4). Any failure drops the session, so
+ * the next call starts from a fresh one.
+ */
+static enum kr_err policy_session(struct kr_vtpm *t, uint32_t mask, enum kr_stage stage)
 {
     TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_NULL};
     TPM2B_DIGEST current = {.size = 0}; /* empty: the TPM uses the current PCR values */
     TPML_PCR_SELECTION sel;
+    TSS2_RC rc;
 
     pcr_selection(mask, &sel);
-    TSS2_RC rc =
-            Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                  ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256, sess);
-    if (rc != TSS2_RC_SUCCESS)
-        return tpm_fail(t, stage, "StartAuthSession (policy)", rc);
-    rc = Esys_PolicyPCR(t->esys, *sess, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &current, &sel);
+    if (t->policy_sess == ESYS_TR_NONE) {
+        rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                   ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256,
+                                   &t->policy_sess);
+        if (rc != TSS2_RC_SUCCESS) {
+            t->policy_sess = ESYS_TR_NONE;
+            return tpm_fail(t, stage, "StartAuthSession (policy)", rc);
+        }
+        rc = Esys_TRSess_SetAttributes(t->esys, t->policy_sess, TPMA_SESSION_CONTINUESESSION,
+                                       TPMA_SESSION_CONTINUESESSION);
+        if (rc != TSS2_RC_SUCCESS) {
+            policy_session_drop(t);
+            return tpm_fail(t, stage, "TRSess_SetAttributes (policy session)", rc);
+        }
+    }
+    rc = Esys_PolicyPCR(t->esys, t->policy_sess, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &current,
+                        &sel);
     if (rc != TSS2_RC_SUCCESS) {
-        Esys_FlushContext(t->esys, *sess);
-        *sess = ESYS_TR_NONE;
+        policy_session_drop(t);
         return tpm_fail(t, stage, "PolicyPCR", rc);
     }
     return KR_OK;
+}
+
+/*
+ * RSA_Decrypt through the SYS API of the ESYS context. ESYS (3.x) would draw each nonceCaller
+ * from a brand-new OpenSSL library context (OSSL_LIB_CTX_new, DRBG instantiation, provider
+ * fetches: about 4 ms of CPU per command); a policy session without PolicyAuthValue/Password
+ * needs no HMAC, so the authorization is just the session handle, a fresh nonceCaller from the
+ * process DRBG and continueSession. The response authorization carries nothing to check for
+ * such a session (the TPM's nonce is only used for HMACs).
+ */
+static TSS2_RC sapi_rsa_decrypt(struct kr_vtpm *t, const struct kr_vtpm_key *k,
+                                const TPM2B_PUBLIC_KEY_RSA *cipher, const TPMT_RSA_DECRYPT *sc,
+                                TPM2B_PUBLIC_KEY_RSA *msg)
+{
+    TSS2_SYS_CONTEXT *sys = NULL;
+    TPM2_HANDLE key = 0, sess = 0;
+    TPM2B_DATA label = {.size = 0};
+    TSS2L_SYS_AUTH_COMMAND cmd = {.count = 1};
+    TSS2L_SYS_AUTH_RESPONSE rsp = {.count = 0};
+    TSS2_RC rc = Esys_GetSysContext(t->esys, &sys);
+    if (rc == TSS2_RC_SUCCESS)
+        rc = Esys_TR_GetTpmHandle(t->esys, k->handle, &key);
+    if (rc == TSS2_RC_SUCCESS)
+        rc = Esys_TR_GetTpmHandle(t->esys, t->policy_sess, &sess);
+    if (rc != TSS2_RC_SUCCESS)
+        return rc;
+    cmd.auths[0].sessionHandle = sess;
+    cmd.auths[0].sessionAttributes = TPMA_SESSION_CONTINUESESSION;
+    cmd.auths[0].nonce.size = 32;
+    if (RAND_bytes(cmd.auths[0].nonce.buffer, 32) != 1)
+        return TSS2_ESYS_RC_GENERAL_FAILURE;
+    return Tss2_Sys_RSA_Decrypt(sys, key, &cmd, cipher, sc, &label, msg, &rsp);
 }
 
 enum kr_err kr_vtpm_decrypt(struct kr_vtpm *t, const struct kr_vtpm_key *k, uint32_t mask,
@@ -551,24 +615,23 @@ enum kr_err kr_vtpm_decrypt(struct kr_vtpm *t, const struct kr_vtpm_key *k, uint
 {
     if (in == NULL || in_len != k->mod_len)
         return KR_ERR_INVALID;
-    ESYS_TR sess = ESYS_TR_NONE;
     TPM2B_PUBLIC_KEY_RSA cipher = {.size = (UINT16)in_len};
-    TPM2B_DATA label = {.size = 0};
-    TPM2B_PUBLIC_KEY_RSA *msg = NULL;
+    TPM2B_PUBLIC_KEY_RSA msg = {.size = 0};
     TPMT_RSA_DECRYPT sc;
 
     memcpy(cipher.buffer, in, in_len);
     decrypt_scheme(scheme, &sc);
-    enum kr_err err = policy_session(t, mask, stage, &sess);
+    enum kr_err err = policy_session(t, mask, stage);
     if (err != KR_OK)
         return err;
-    TSS2_RC rc = Esys_RSA_Decrypt(t->esys, k->handle, sess, ESYS_TR_NONE, ESYS_TR_NONE, &cipher,
-                                  &sc, &label, &msg);
-    Esys_FlushContext(t->esys, sess);
-    if (rc != TSS2_RC_SUCCESS)
+    TSS2_RC rc = sapi_rsa_decrypt(t, k, &cipher, &sc, &msg);
+    if (rc != TSS2_RC_SUCCESS) {
+        /* a failed authorization leaves the session's policy digest extended: start over */
+        policy_session_drop(t);
+        OPENSSL_cleanse(&msg, sizeof(msg));
         return tpm_fail(t, stage, "RSA_Decrypt (ephemeral key, PCR policy)", rc);
-    *out = u_secbuf_dup(msg->buffer, msg->size);
-    OPENSSL_cleanse(msg->buffer, sizeof(msg->buffer));
-    Esys_Free(msg);
+    }
+    *out = u_secbuf_dup(msg.buffer, msg.size);
+    OPENSSL_cleanse(&msg, sizeof(msg));
     return *out != NULL ? KR_OK : KR_ERR_NOMEM;
 }

@@ -50,7 +50,8 @@ void kr_blob_clear(struct kr_blob *b);
  *  "swtpm:host=127.0.0.1,port=2321"). KR_OK, KR_ERR_TPM (logged, stage evidence), KR_ERR_NOMEM. */
 enum kr_err kr_vtpm_open(const char *tcti, struct kr_vtpm **out);
 
-/** Close the context and the TCTI; NULL-safe. Does not flush keys (free them first). */
+/** Close the context and the TCTI, flushing the kept decrypt policy session (not from a forked
+ *  child); NULL-safe. Does not flush keys (free them first). */
 void kr_vtpm_close(struct kr_vtpm *t);
 
 /** Whole content of NV index `index` (read with owner auth, empty password, when the index
@@ -118,7 +119,8 @@ enum kr_vtpm_scheme {
 
 /**
  * TPM2_RSA_Decrypt with `k` in a policy session (PolicyPCR over `mask`, current values), label
- * empty. *out is a new secure buffer with the plaintext. Failures log with `stage`.
+ * empty. The session is started on the first call and reused by the next ones (PolicyPCR +
+ * RSA_Decrypt per call). *out is a new secure buffer with the plaintext. Failures log with `stage`.
  * KR_OK, KR_ERR_TPM, KR_ERR_INVALID (in_len not the modulus size), KR_ERR_NOMEM.
  */
 enum kr_err kr_vtpm_decrypt(struct kr_vtpm *t, const struct kr_vtpm_key *k, uint32_t mask,
