@@ -138,6 +138,15 @@ enum kr_err kr_akv_release_verify(const char *body, size_t len, X509_STORE *stor
                                   const char *vault_host, const char *key_url,
                                   const char *expect_kid, time_t now, struct kr_release **out);
 
+/** kr_akv_release_verify with the x5c chain verification through `cache` (kr_jose.h; NULL: no
+ *  cache): after the first answer signed by a chain, the next ones with the same chain DER only
+ *  have their RS256 signature, x5t#S256 and claims checked. */
+struct kr_x5c_cache;
+enum kr_err kr_akv_release_verify_cached(const char *body, size_t len, X509_STORE *store,
+                                         struct kr_x5c_cache *cache, const char *vault_host,
+                                         const char *key_url, const char *expect_kid, time_t now,
+                                         struct kr_release **out);
+
 /**
  * The RSA-OAEP step of the unwrap: decrypt c1 (len = modulus size) with OAEP(hash_nid,
  * MGF1 same hash, empty label) into a new secure buffer. Returns a kr_err.

@@ -7,10 +7,12 @@
 #include "kr_jose.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
@@ -616,8 +618,145 @@ fail:
     return NULL;
 }
 
-enum kr_err kr_x5c_verify(const json_t *x5c, X509_STORE *store, const char *host, time_t at,
-                          EVP_PKEY **leaf_key)
+/* ---- verified-chain cache ----------------------------------------------------------------- */
+
+#define X5C_CACHE_MAX 16
+
+struct x5c_entry {
+    unsigned char *der; /* the chain: for each certificate, 4-byte big-endian length || DER */
+    size_t der_len;
+    char *host;  /* the host the leaf was checked for ("" for none) */
+    time_t from; /* the verified chain (anchor included) is valid in [from, until] */
+    time_t until;
+    EVP_PKEY *leaf; /* the leaf's public key */
+};
+
+struct kr_x5c_cache {
+    pthread_mutex_t mu;
+    size_t n;
+    struct x5c_entry e[X5C_CACHE_MAX];
+};
+
+enum kr_err kr_x5c_cache_new(struct kr_x5c_cache **out)
+{
+    struct kr_x5c_cache *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return KR_ERR_NOMEM;
+    pthread_mutex_init(&c->mu, NULL);
+    *out = c;
+    return KR_OK;
+}
+
+void kr_x5c_cache_free(struct kr_x5c_cache *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->e[i].der);
+        free(c->e[i].host);
+        EVP_PKEY_free(c->e[i].leaf);
+    }
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+/* The cache key: every x5c entry decoded, length-prefixed, concatenated. NULL on bad input. */
+static unsigned char *x5c_der_key(const json_t *x5c, size_t *len)
+{
+    unsigned char *key = NULL;
+    size_t n = 0, i;
+    json_t *v;
+    if (!json_is_array(x5c) || json_array_size(x5c) == 0 || json_array_size(x5c) > 10)
+        return NULL;
+    json_array_foreach(x5c, i, v)
+    {
+        unsigned char *der = NULL, *nk;
+        size_t dl = 0;
+        const char *b64 = json_string_value(v);
+        if (b64 == NULL || kr_b64_decode(b64, (size_t)-1, &der, &dl) != KR_OK || dl > UINT32_MAX ||
+            (nk = realloc(key, n + 4 + dl)) == NULL) {
+            free(der);
+            free(key);
+            return NULL;
+        }
+        key = nk;
+        key[n] = (unsigned char)(dl >> 24);
+        key[n + 1] = (unsigned char)(dl >> 16);
+        key[n + 2] = (unsigned char)(dl >> 8);
+        key[n + 3] = (unsigned char)dl;
+        memcpy(key + n + 4, der, dl);
+        n += 4 + dl;
+        free(der);
+    }
+    *len = n;
+    return key;
+}
+
+static bool asn1_to_time_t(const ASN1_TIME *a, time_t *out)
+{
+    struct tm tm;
+    if (a == NULL || ASN1_TIME_to_tm(a, &tm) != 1)
+        return false;
+    *out = timegm(&tm);
+    return *out != (time_t)-1;
+}
+
+/* The window in which every certificate of the verified chain is valid. */
+static bool chain_window(STACK_OF(X509) * chain, time_t *from, time_t *until)
+{
+    *from = 0;
+    *until = (time_t)INT64_MAX;
+    for (int i = 0; i < sk_X509_num(chain); i++) {
+        X509 *x = sk_X509_value(chain, i);
+        time_t nb, na;
+        if (!asn1_to_time_t(X509_get0_notBefore(x), &nb) ||
+            !asn1_to_time_t(X509_get0_notAfter(x), &na))
+            return false;
+        if (nb > *from)
+            *from = nb;
+        if (na < *until)
+            *until = na;
+    }
+    return *from <= *until;
+}
+
+static EVP_PKEY *cache_lookup(struct kr_x5c_cache *c, const unsigned char *key, size_t len,
+                              const char *host, time_t at)
+{
+    EVP_PKEY *k = NULL;
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < c->n && k == NULL; i++) {
+        const struct x5c_entry *e = &c->e[i];
+        if (e->der_len == len && memcmp(e->der, key, len) == 0 &&
+            strcmp(e->host, host != NULL ? host : "") == 0 && at >= e->from && at <= e->until &&
+            EVP_PKEY_up_ref(e->leaf) == 1)
+            k = e->leaf;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return k;
+}
+
+/* Remember a chain kr_x5c_verify accepted; takes ownership of key (the DER), not of leaf. Silent
+ * on OOM or a full cache: the next answer is simply verified in full again. */
+static void cache_store(struct kr_x5c_cache *c, unsigned char *key, size_t len, const char *host,
+                        time_t from, time_t until, EVP_PKEY *leaf)
+{
+    char *h = strdup(host != NULL ? host : "");
+    pthread_mutex_lock(&c->mu);
+    if (h != NULL && c->n < X5C_CACHE_MAX && EVP_PKEY_up_ref(leaf) == 1) {
+        c->e[c->n++] = (struct x5c_entry){
+                .der = key, .der_len = len, .host = h, .from = from, .until = until, .leaf = leaf};
+        key = NULL;
+        h = NULL;
+    }
+    pthread_mutex_unlock(&c->mu);
+    free(h);
+    free(key);
+}
+
+/* kr_x5c_verify, also returning the validity window of the verified chain. */
+static enum kr_err x5c_verify_window(const json_t *x5c, X509_STORE *store, const char *host,
+                                     time_t at, EVP_PKEY **leaf_key, time_t *from, time_t *until)
 {
     enum kr_err err = KR_ERR_PARSE;
     STACK_OF(X509) *sk = x5c_stack(x5c);
@@ -639,6 +778,10 @@ enum kr_err kr_x5c_verify(const json_t *x5c, X509_STORE *store, const char *host
         U_LOG_DBG("kr", "x5c leaf does not name host %s", host);
         goto out;
     }
+    if (from != NULL && !chain_window(X509_STORE_CTX_get0_chain(ctx), from, until)) {
+        *from = 1; /* unknown window: verified, but never served from the cache */
+        *until = 0;
+    }
     if (leaf_key != NULL) {
         *leaf_key = X509_get_pubkey(leaf);
         if (*leaf_key == NULL)
@@ -649,6 +792,35 @@ out:
     ERR_clear_error();
     X509_STORE_CTX_free(ctx);
     sk_X509_pop_free(sk, X509_free);
+    return err;
+}
+
+enum kr_err kr_x5c_verify(const json_t *x5c, X509_STORE *store, const char *host, time_t at,
+                          EVP_PKEY **leaf_key)
+{
+    return x5c_verify_window(x5c, store, host, at, leaf_key, NULL, NULL);
+}
+
+enum kr_err kr_x5c_verify_cached(struct kr_x5c_cache *cache, const json_t *x5c, X509_STORE *store,
+                                 const char *host, time_t at, EVP_PKEY **leaf_key)
+{
+    if (cache == NULL || leaf_key == NULL)
+        return kr_x5c_verify(x5c, store, host, at, leaf_key);
+    size_t len = 0;
+    unsigned char *key = x5c_der_key(x5c, &len);
+    if (key == NULL)
+        return kr_x5c_verify(x5c, store, host, at, leaf_key); /* it reports the parse error */
+    *leaf_key = cache_lookup(cache, key, len, host, at);
+    if (*leaf_key != NULL) {
+        free(key);
+        return KR_OK;
+    }
+    time_t from = 1, until = 0;
+    enum kr_err err = x5c_verify_window(x5c, store, host, at, leaf_key, &from, &until);
+    if (err == KR_OK && from <= until)
+        cache_store(cache, key, len, host, from, until, *leaf_key);
+    else
+        free(key);
     return err;
 }
 

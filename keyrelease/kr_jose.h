@@ -140,6 +140,22 @@ enum kr_err kr_trust_add_pem_file(X509_STORE *store, const char *path);
 enum kr_err kr_x5c_verify(const json_t *x5c, X509_STORE *store, const char *host, time_t at,
                           EVP_PKEY **leaf_key);
 
+/**
+ * Cache of chains kr_x5c_verify accepted, for one trust store: keyed by the exact DER of every
+ * x5c certificate and the host, valid while `at` lies inside every certificate's validity of the
+ * verified chain (anchor included). A Key Vault signs every release answer with the same chain,
+ * so after the first answer only the JWS signature is checked with the cached leaf key.
+ * Thread-safe; at most 16 chains (further ones are verified every time).
+ */
+struct kr_x5c_cache;
+enum kr_err kr_x5c_cache_new(struct kr_x5c_cache **out);
+void kr_x5c_cache_free(struct kr_x5c_cache *c); /* NULL-safe */
+
+/** kr_x5c_verify through `cache` (NULL: no cache). `store` must be the store the cache was
+ *  always used with. Same results as kr_x5c_verify. */
+enum kr_err kr_x5c_verify_cached(struct kr_x5c_cache *cache, const json_t *x5c, X509_STORE *store,
+                                 const char *host, time_t at, EVP_PKEY **leaf_key);
+
 /* ---- token verification ------------------------------------------------------------------- */
 
 /**

@@ -166,13 +166,14 @@ static enum kr_err jws_from_body(const char *body, size_t len, struct kr_jws **j
     return err;
 }
 
-static enum kr_err verify_jws(const struct kr_jws *j, X509_STORE *store, const char *host,
-                              time_t now)
+static enum kr_err verify_jws(const struct kr_jws *j, X509_STORE *store, struct kr_x5c_cache *cache,
+                              const char *host, time_t now)
 {
     EVP_PKEY *leaf = NULL;
     if (j->payload == NULL || strcmp(j->alg, "RS256") != 0)
         return KR_ERR_VERIFY;
-    enum kr_err err = kr_x5c_verify(json_object_get(j->header, "x5c"), store, host, now, &leaf);
+    enum kr_err err =
+            kr_x5c_verify_cached(cache, json_object_get(j->header, "x5c"), store, host, now, &leaf);
     if (err == KR_OK)
         err = kr_jws_verify(j, leaf);
     if (err == KR_OK)
@@ -212,6 +213,15 @@ enum kr_err kr_akv_release_verify(const char *body, size_t len, X509_STORE *stor
                                   const char *vault_host, const char *key_url,
                                   const char *expect_kid, time_t now, struct kr_release **out)
 {
+    return kr_akv_release_verify_cached(body, len, store, NULL, vault_host, key_url, expect_kid,
+                                        now, out);
+}
+
+enum kr_err kr_akv_release_verify_cached(const char *body, size_t len, X509_STORE *store,
+                                         struct kr_x5c_cache *cache, const char *vault_host,
+                                         const char *key_url, const char *expect_kid, time_t now,
+                                         struct kr_release **out)
+{
     if (body == NULL || store == NULL || key_url == NULL || out == NULL)
         return KR_ERR_INVALID;
     struct kr_jws *j = NULL;
@@ -219,7 +229,7 @@ enum kr_err kr_akv_release_verify(const char *body, size_t len, X509_STORE *stor
     enum kr_err err = jws_from_body(body, len, &j);
     if (err != KR_OK)
         goto out;
-    err = verify_jws(j, store, vault_host, now);
+    err = verify_jws(j, store, cache, vault_host, now);
     if (err == KR_OK)
         err = check_kids(j->payload, key_url);
     if (err != KR_OK)
