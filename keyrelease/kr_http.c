@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -26,6 +27,12 @@
 #define POOL_MAX        32
 #define SECRET_BODY_MAX (64 * 1024)
 
+/* An easy handle between two requests, with the live connection(s) it keeps. */
+struct idle_handle {
+    CURL *c;
+    char host[256]; /* scheme://host:port of its last request */
+};
+
 struct kr_http {
     const struct cfg_http *cfg;
     CURLSH *share; /* TLS session and DNS caches shared by every handle of this client */
@@ -33,6 +40,15 @@ struct kr_http {
     pthread_mutex_t cache_mu;
     void *cache;
     void (*cache_free)(void *);
+    /* Idle easy handles: a request takes one whose last request went to the same origin, so
+     * its kept-alive connection (HTTP/1.1) is reused instead of a new TCP + TLS handshake, from
+     * one phase to the next (metadata, attestation, release) and across threads (each handle
+     * is used by one thread at a time). Handles of another process (after fork) are never
+     * reused: their connections belong to the parent. */
+    pthread_mutex_t idle_mu;
+    struct idle_handle idle[POOL_MAX + 8];
+    size_t nidle;
+    pid_t idle_pid;
 };
 
 static pthread_mutex_t global_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -91,6 +107,8 @@ enum kr_err kr_http_new(const struct cfg_http *cfg, struct kr_http **out)
     h->cfg = cfg;
     pthread_mutex_init(&h->cache_mu, NULL);
     pthread_mutex_init(&h->share_mu, NULL);
+    pthread_mutex_init(&h->idle_mu, NULL);
+    h->idle_pid = getpid();
     share_init(h);
     *out = h;
     return KR_OK;
@@ -102,6 +120,10 @@ void kr_http_free(struct kr_http *h)
         return;
     if (h->cache != NULL && h->cache_free != NULL)
         h->cache_free(h->cache);
+    if (h->idle_pid == getpid()) /* a child leaves the parent's connections alone */
+        for (size_t i = 0; i < h->nidle; i++)
+            curl_easy_cleanup(h->idle[i].c);
+    pthread_mutex_destroy(&h->idle_mu);
     pthread_mutex_destroy(&h->cache_mu);
     curl_share_cleanup(h->share);
     pthread_mutex_destroy(&h->share_mu);
@@ -500,16 +522,70 @@ static enum kr_err request_on(CURL *c, struct kr_http *h, const struct kr_http_r
     return err;
 }
 
+/* "scheme://authority" of url, for matching idle handles (truncated names only miss). */
+static void url_origin(const char *url, char *out, size_t cap)
+{
+    const char *p = strstr(url, "://");
+    size_t n = p != NULL ? (size_t)(p + 3 - url) + strcspn(p + 3, "/?#") : strlen(url);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, url, n);
+    out[n] = 0;
+}
+
+/* An idle handle for url's origin, else any idle handle, else a new one (NULL on OOM). */
+static CURL *handle_get(struct kr_http *h, const char *url)
+{
+    char origin[sizeof(h->idle[0].host)];
+    CURL *c = NULL;
+    url_origin(url, origin, sizeof(origin));
+    pthread_mutex_lock(&h->idle_mu);
+    if (h->idle_pid != getpid()) {
+        h->nidle = 0; /* forked: the parent's handles are not ours to use or close */
+        h->idle_pid = getpid();
+    }
+    size_t pick = h->nidle;
+    for (size_t i = h->nidle; i-- > 0;) {
+        if (strcmp(h->idle[i].host, origin) == 0) {
+            pick = i;
+            break;
+        }
+    }
+    if (pick == h->nidle && h->nidle > 0)
+        pick = h->nidle - 1;
+    if (pick < h->nidle) {
+        c = h->idle[pick].c;
+        h->idle[pick] = h->idle[--h->nidle];
+    }
+    pthread_mutex_unlock(&h->idle_mu);
+    return c != NULL ? c : curl_easy_init();
+}
+
+static void handle_put(struct kr_http *h, CURL *c, const char *url)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&h->idle_mu);
+    if (h->idle_pid == getpid() && h->nidle < U_ARRAY_SIZE(h->idle)) {
+        h->idle[h->nidle].c = c;
+        url_origin(url, h->idle[h->nidle].host, sizeof(h->idle[0].host));
+        h->nidle++;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&h->idle_mu);
+    curl_easy_cleanup(c);
+}
+
 enum kr_err kr_http_request(struct kr_http *h, const struct kr_http_req *req,
                             struct kr_http_resp *resp)
 {
     if (h == NULL || req == NULL || req->url == NULL || resp == NULL)
         return KR_ERR_INVALID;
-    CURL *c = curl_easy_init();
+    CURL *c = handle_get(h, req->url);
     if (c == NULL)
         return KR_ERR_NOMEM;
     enum kr_err err = request_on(c, h, req, resp);
-    curl_easy_cleanup(c);
+    handle_put(h, c, req->url);
     return err;
 }
 
@@ -530,7 +606,6 @@ struct pool {
 static void *pool_worker(void *arg)
 {
     struct pool *p = arg;
-    CURL *c = curl_easy_init();
     for (;;) {
         pthread_mutex_lock(&p->mu);
         size_t i = p->next++;
@@ -540,11 +615,10 @@ static void *pool_worker(void *arg)
         if (p->reqs[i].url == NULL)
             p->errs[i] = KR_ERR_INVALID;
         else
-            p->errs[i] = c != NULL ? request_on(c, p->h, &p->reqs[i], &p->resps[i]) : KR_ERR_NOMEM;
+            p->errs[i] = kr_http_request(p->h, &p->reqs[i], &p->resps[i]);
         if (p->on_done != NULL)
             p->on_done(i, p->errs[i], p->arg);
     }
-    curl_easy_cleanup(c);
     return NULL;
 }
 

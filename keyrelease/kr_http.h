@@ -15,8 +15,10 @@
  * unless the request sets `quiet` (the caller then logs). Bodies, bearer tokens and secrets are
  * never logged.
  *
- * Thread safety: a struct kr_http is immutable after kr_http_new and may be used from several
- * threads at once (each call makes its own easy handle).
+ * Thread safety: a struct kr_http may be used from several threads at once. Each call takes an
+ * easy handle from the client's idle list (preferring one whose kept-alive connection goes to the
+ * same scheme://host:port) or makes one, and gives it back afterwards: connections are reused
+ * from one request, phase and thread to the next. Handles are never shared across a fork.
  */
 #ifndef SKR_KEYRELEASE_KR_HTTP_H
 #define SKR_KEYRELEASE_KR_HTTP_H
@@ -87,7 +89,8 @@ enum kr_err kr_http_request(struct kr_http *h, const struct kr_http_req *req,
                             struct kr_http_resp *resp);
 
 /**
- * Run `n` requests concurrently (curl multi, one connection pool), each with the same retry
+ * Run `n` requests concurrently (a bounded pool of threads, each taking idle handles as in
+ * kr_http_request, so their connections are reused), each with the same retry
  * policy as kr_http_request (a retry of one request does not delay the others). errs[i] and
  * resps[i] receive the result of reqs[i]. Returns KR_OK when all ran (individual failures are
  * in errs[]), or KR_ERR_NOMEM/KR_ERR_INTERNAL when the batch could not run at all (then every
