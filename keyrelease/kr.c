@@ -36,6 +36,7 @@ struct work {
     bool meta_ok;
     char *release_url;
     char *release_body;
+    bool reported; /* the caller's on_key ran for it */
 };
 
 struct bearer {
@@ -46,6 +47,8 @@ struct bearer {
 
 struct run {
     struct kr_ctx *ctx;
+    kr_key_done_fn on_key; /* may be NULL */
+    void *on_key_arg;
     struct kr_result *res;
     struct work *w;
     struct bearer bearers[4];
@@ -67,6 +70,8 @@ enum kr_err kr_ctx_new(const struct cfg *cfg, struct kr_ctx **out)
         err = kr_identity_new(cfg, c->http, &c->identity);
     if (err == KR_OK)
         err = kr_trust_new(cfg->http.ca_file, true, &c->trust);
+    if (err == KR_OK)
+        err = kr_x5c_cache_new(&c->x5c);
     if (err == KR_OK && cfg->att.provider == CFG_ATTEST_AZURE_CVM_VTPM)
         err = kr_attester_new(cfg, c->http, &c->attester);
     if (err == KR_OK &&
@@ -88,6 +93,7 @@ void kr_ctx_free(struct kr_ctx *ctx)
         return;
     kr_attester_free(ctx->attester);
     kr_identity_free(ctx->identity);
+    kr_x5c_cache_free(ctx->x5c);
     X509_STORE_free(ctx->trust);
     kr_http_free(ctx->http);
     free(ctx);
@@ -447,30 +453,160 @@ static void check_and_keep(struct work *w, struct kr_release *rel, struct u_secb
     r->priv = plain;
 }
 
+/*
+ * After verification a release answer goes through two single-thread stages:
+ *   tpm:    key_hsm unwrap (TPM RSA-OAEP of C1, AES-KWP of C2). ONE thread owns every TPM command
+ *           of the batch (the ESYS context is not thread-safe; one thread keeps the policy
+ *           session and OpenSSL's per-thread state warm);
+ *   finish: check the released key against the metadata, then hand the key to the caller's
+ *           callback (the module imports it) while the TPM works on the next one.
+ * The HTTP pool threads go straight back to the network instead of queueing on the TPM.
+ */
+struct item {
+    struct work *w;
+    struct kr_release *rel;
+    struct u_secbuf *plain;
+    enum kr_err err;
+    struct item *next;
+};
+
+struct stage {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct item *head, *tail;
+    bool closed;
+    bool running; /* the thread exists; otherwise items are processed inline */
+    pthread_t tid;
+    void (*fn)(struct stage *st, struct item *it);
+    struct run *run;
+    const struct kr_decryptor *dec;
+    struct stage *next_stage; /* tpm → finish */
+};
+
+/* The key's result is final: give it to the caller once. */
+static void report(struct run *run, struct work *w)
+{
+    if (w->reported)
+        return;
+    w->reported = true;
+    if (run->on_key != NULL)
+        run->on_key(w->r, run->on_key_arg);
+}
+
+static void stage_push(struct stage *st, struct item *it)
+{
+    if (!st->running) {
+        st->fn(st, it);
+        return;
+    }
+    it->next = NULL;
+    pthread_mutex_lock(&st->mu);
+    if (st->tail != NULL)
+        st->tail->next = it;
+    else
+        st->head = it;
+    st->tail = it;
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+}
+
+static void tpm_stage(struct stage *st, struct item *it)
+{
+    it->err = kr_key_hsm_unwrap(it->rel->hsm, st->dec, &it->plain);
+    stage_push(st->next_stage, it);
+}
+
+static void finish_stage(struct stage *st, struct item *it)
+{
+    struct work *w = it->w;
+    if (it->err != KR_OK)
+        fail(w->r, KR_STAGE_UNWRAP, it->err, "key_hsm (%s): %s", it->rel->hsm->enc,
+             kr_err_str(it->err));
+    else
+        check_and_keep(w, it->rel, it->plain);
+    kr_release_free(it->rel);
+    free(it);
+    report(st->run, w);
+}
+
+static void *stage_thread(void *arg)
+{
+    struct stage *st = arg;
+    pthread_mutex_lock(&st->mu);
+    for (;;) {
+        while (st->head == NULL && !st->closed)
+            pthread_cond_wait(&st->cv, &st->mu);
+        struct item *it = st->head;
+        if (it == NULL)
+            break; /* closed and drained */
+        st->head = it->next;
+        if (st->head == NULL)
+            st->tail = NULL;
+        pthread_mutex_unlock(&st->mu);
+        st->fn(st, it);
+        pthread_mutex_lock(&st->mu);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return NULL;
+}
+
+static void stage_start(struct stage *st, void (*fn)(struct stage *, struct item *),
+                        struct run *run, const struct kr_decryptor *dec, struct stage *next)
+{
+    memset(st, 0, sizeof(*st));
+    st->fn = fn;
+    st->run = run;
+    st->dec = dec;
+    st->next_stage = next;
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->cv, NULL);
+    st->running = pthread_create(&st->tid, NULL, stage_thread, st) == 0;
+}
+
+/* Wait until every queued item went through. */
+static void stage_finish(struct stage *st)
+{
+    if (st->running) {
+        pthread_mutex_lock(&st->mu);
+        st->closed = true;
+        pthread_cond_signal(&st->cv);
+        pthread_mutex_unlock(&st->mu);
+        pthread_join(st->tid, NULL);
+    }
+    pthread_cond_destroy(&st->cv);
+    pthread_mutex_destroy(&st->mu);
+}
+
 static void release_done(struct run *run, struct work *w, const struct kr_http_req *req,
-                         struct kr_http_resp *resp, enum kr_err err, const struct kr_decryptor *dec)
+                         struct kr_http_resp *resp, enum kr_err err, struct stage *tpm)
 {
     struct kr_release *rel = NULL;
-    struct u_secbuf *plain = NULL;
     if (err != KR_OK) {
         err = kr_akv_classify_error(resp->status, resp->err_code, resp->err_msg, err);
         fail_http(w->r, KR_STAGE_RELEASE, err, req, resp);
+        report(run, w);
         return;
     }
-    err = kr_akv_release_verify(resp->body, resp->body_len, run->ctx->trust, w->vault_host,
-                                w->key_url, KR_EPHEMERAL_KID, time(NULL), &rel);
+    err = kr_akv_release_verify_cached(resp->body, resp->body_len, run->ctx->trust, run->ctx->x5c,
+                                       w->vault_host, w->key_url, KR_EPHEMERAL_KID, time(NULL),
+                                       &rel);
     if (err != KR_OK) {
         fail(w->r, KR_STAGE_RELEASE_VERIFY, err,
              "release answer from %s refused: %s (x5c chain, host, RS256 or key id)", w->vault_host,
              kr_err_str(err));
+        report(run, w);
         return;
     }
-    err = kr_key_hsm_unwrap(rel->hsm, dec, &plain);
-    if (err != KR_OK)
-        fail(w->r, KR_STAGE_UNWRAP, err, "key_hsm (%s): %s", rel->hsm->enc, kr_err_str(err));
-    else
-        check_and_keep(w, rel, plain);
-    kr_release_free(rel);
+    struct item *it = calloc(1, sizeof(*it));
+    if (it == NULL) {
+        fail(w->r, KR_STAGE_UNWRAP, KR_ERR_NOMEM, "%s", kr_err_str(KR_ERR_NOMEM));
+        kr_release_free(rel);
+        report(run, w);
+        return;
+    }
+    it->w = w;
+    it->rel = rel;
+    stage_push(tpm, it);
 }
 
 static void fail_all_pending(struct run *run, enum kr_stage stage, enum kr_err err, const char *why)
@@ -483,15 +619,15 @@ static void fail_all_pending(struct run *run, enum kr_stage stage, enum kr_err e
 struct pipeline {
     struct run *run;
     struct batch *b;
-    const struct kr_decryptor *dec;
+    struct stage *tpm;
 };
 
-/* Runs on the pool thread that received answer i: verify and unwrap while others are in flight
- * (the TPM serializes the RSA step; the network does not wait for it). */
+/* Runs on the pool thread that received answer i: verify it while others are in flight, then
+ * hand it to the TPM stage (the network does not wait for the TPM). */
 static void release_arrived(size_t i, enum kr_err err, void *arg)
 {
     struct pipeline *p = arg;
-    release_done(p->run, &p->run->w[p->b->owner[i]], &p->b->reqs[i], &p->b->resps[i], err, p->dec);
+    release_done(p->run, &p->run->w[p->b->owner[i]], &p->b->reqs[i], &p->b->resps[i], err, p->tpm);
 }
 
 static enum kr_err release_phase(struct run *run, const char *jwt, const struct kr_decryptor *dec)
@@ -515,9 +651,14 @@ static enum kr_err release_phase(struct run *run, const char *jwt, const struct 
         b.reqs[b.n - 1].body = w->release_body;
         b.reqs[b.n - 1].body_len = strlen(w->release_body);
     }
-    struct pipeline pl = {.run = run, .b = &b, .dec = dec};
+    struct stage tpm, finish;
+    stage_start(&finish, finish_stage, run, dec, NULL);
+    stage_start(&tpm, tpm_stage, run, dec, &finish);
+    struct pipeline pl = {.run = run, .b = &b, .tpm = &tpm};
     if (err == KR_OK)
         err = kr_http_multi_cb(run->ctx->http, b.reqs, b.resps, b.errs, b.n, release_arrived, &pl);
+    stage_finish(&tpm); /* drained into finish */
+    stage_finish(&finish);
     batch_free(&b);
     return err;
 }
@@ -563,11 +704,12 @@ static bool any_pending(const struct run *run)
     return false;
 }
 
-static enum kr_err run_flow(struct kr_ctx *ctx, bool release, struct kr_result **out)
+static enum kr_err run_flow(struct kr_ctx *ctx, bool release, kr_key_done_fn on_key, void *arg,
+                            struct kr_result **out)
 {
     if (ctx == NULL || out == NULL)
         return KR_ERR_INVALID;
-    struct run run = {.ctx = ctx};
+    struct run run = {.ctx = ctx, .on_key = on_key, .on_key_arg = arg};
     struct attest_job job = {.attester = ctx->attester};
     pthread_t tid;
     enum kr_err err = collect(&run);
@@ -589,6 +731,8 @@ static enum kr_err run_flow(struct kr_ctx *ctx, bool release, struct kr_result *
         err = release_with(&run, &job);
     kr_unwrapper_free(job.unw);
     u_strfree_secret(job.jwt);
+    for (size_t i = 0; err == KR_OK && i < run.res->nkeys; i++)
+        report(&run, &run.w[i]); /* the keys that failed before the release, or had none */
     run_cleanup(&run);
     if (err != KR_OK) {
         kr_result_free(run.res);
@@ -600,10 +744,16 @@ static enum kr_err run_flow(struct kr_ctx *ctx, bool release, struct kr_result *
 
 enum kr_err kr_release_all(struct kr_ctx *ctx, struct kr_result **out)
 {
-    return run_flow(ctx, true, out);
+    return run_flow(ctx, true, NULL, NULL, out);
+}
+
+enum kr_err kr_release_all_cb(struct kr_ctx *ctx, kr_key_done_fn on_key, void *arg,
+                              struct kr_result **out)
+{
+    return run_flow(ctx, true, on_key, arg, out);
 }
 
 enum kr_err kr_metadata_all(struct kr_ctx *ctx, struct kr_result **out)
 {
-    return run_flow(ctx, false, out);
+    return run_flow(ctx, false, NULL, NULL, out);
 }

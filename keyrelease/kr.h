@@ -81,6 +81,19 @@ void kr_ctx_free(struct kr_ctx *ctx);
 enum kr_err kr_release_all(struct kr_ctx *ctx, struct kr_result **out);
 
 /**
+ * kr_release_all that also hands each key to `on_key` as soon as its result is final (released
+ * and checked, or failed), while other keys are still being released or unwrapped: the caller
+ * can import a key during the TPM work of the next ones. Called exactly once per key of
+ * *out (same pointer as in *out), from an internal thread (HTTP pool, unwrap finisher) or the
+ * calling one, possibly concurrently for different keys; it may take r->priv (set it to NULL,
+ * wipe it after use). When the return is not KR_OK, some keys may have been handed over
+ * already; *out is not set.
+ */
+typedef void (*kr_key_done_fn)(struct kr_key_result *r, void *arg);
+enum kr_err kr_release_all_cb(struct kr_ctx *ctx, kr_key_done_fn on_key, void *arg,
+                              struct kr_result **out);
+
+/**
  * Same, public metadata only (no attestation, no release): for `skr-tool list` and for
  * provider = none. Results have priv == NULL and err = KR_OK where the metadata worked.
  */

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The Key Vault key source (mod_keysource.h): kr_release_all() does identity, metadata, one
+ * The Key Vault key source (mod_keysource.h): kr_release_all_cb() does identity, metadata, one
  * attestation and the parallel release for every keyvault token; this file turns each key's
- * result into token objects. Public key and certificate objects are added whatever happened to
- * the release; the private (or secret) object only for a released, checked key. The released
- * bytes are wiped right after the import.
+ * result into token objects as soon as it is final (while other keys are still unwrapped). Public
+ * key and certificate objects are added whatever happened to the release; the private (or secret)
+ * object only for a released, checked key. The released bytes are wiped right after the import.
  */
 #include <string.h>
 
@@ -75,22 +75,33 @@ static void import_key(struct mod_keysink *sink, struct kr_key_result *r)
         mod_keysink_fail(sink, r->key, rv, "released key could not be imported");
 }
 
+struct sinks {
+    struct mod_keysink *const *v;
+    size_t n;
+};
+
+/* kr_release_all_cb hands over each key as soon as it is final: its objects are built while the
+ * TPM unwraps the next keys (the sinks are thread-safe). */
+static void key_done(struct kr_key_result *r, void *arg)
+{
+    const struct sinks *s = arg;
+    struct mod_keysink *sink = sink_for(s->v, s->n, r->token);
+    if (sink != NULL)
+        import_key(sink, r);
+}
+
 static CK_RV kv_load(const struct cfg *cfg, struct mod_keysink *const *sinks, size_t nsinks)
 {
     struct kr_ctx *ctx = NULL;
     struct kr_result *res = NULL;
+    struct sinks s = {.v = sinks, .n = nsinks};
     enum kr_err err = kr_ctx_new(cfg, &ctx);
     if (err == KR_OK)
-        err = kr_release_all(ctx, &res);
+        err = kr_release_all_cb(ctx, key_done, &s, &res);
     if (err != KR_OK) {
         U_LOG_ERR("kr", "key release could not run: %s", kr_err_str(err));
         kr_ctx_free(ctx);
         return kr_err_to_rv(err);
-    }
-    for (size_t i = 0; i < res->nkeys; i++) {
-        struct mod_keysink *sink = sink_for(sinks, nsinks, res->keys[i].token);
-        if (sink != NULL)
-            import_key(sink, &res->keys[i]);
     }
     kr_result_free(res);
     kr_ctx_free(ctx);
