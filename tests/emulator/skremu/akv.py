@@ -68,6 +68,7 @@ class KeyVersion:
         self.key_ops = list(key_ops or KEY_OPS[base_kty(kty)])
         self.created = self.updated = int(time.time())
         self.enabled = True
+        self._pkcs8 = None
 
     def public_members(self):
         if isinstance(self.material, bytes):
@@ -77,12 +78,15 @@ class KeyVersion:
         return jwk
 
     def plaintext_for_release(self):
-        """§f: PKCS#8 DER for RSA/EC, raw bytes for oct."""
+        """§f: PKCS#8 DER for RSA/EC, raw bytes for oct (the material never changes: encoded
+        once)."""
         if isinstance(self.material, bytes):
             return self.material
-        return self.material.private_bytes(serialization.Encoding.DER,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption())
+        if self._pkcs8 is None:
+            self._pkcs8 = self.material.private_bytes(serialization.Encoding.DER,
+                                                      serialization.PrivateFormat.PKCS8,
+                                                      serialization.NoEncryption())
+        return self._pkcs8
 
     def attributes(self, vault_kind):
         attrs = {"enabled": self.enabled, "created": self.created, "updated": self.updated,
@@ -198,6 +202,7 @@ class KeyVaultService(Service):
     def __init__(self, faults, counters, emu):
         super().__init__(faults, counters)
         self.emu = emu          # the Emulator: pki, identities, maa, tenant, vaults by host
+        self._jws_header = None  # (leaf, chain, encoded JWS header) of the release answers
 
     # ---- plumbing -------------------------------------------------------------------------
     def extra_headers(self, req):
@@ -512,10 +517,15 @@ class KeyVaultService(Service):
     def sign_jws(self, payload):
         p = self.emu.pki
         leaf = p.kv_leaf
-        header = {"alg": "RS256", "kid": pki.thumb_sha1_hex(leaf), "x5t": jose.x5t(leaf),
-                  "typ": "JWT", "x5t#S256": jose.x5t_s256(leaf),
-                  "x5c": [jose.b64std(jose.cert_der(c)) for c in p.kv_chain]}
-        return jose.sign_rs256(header, payload, p.kv_leaf_key)
+        chain = tuple(p.kv_chain)
+        cached = self._jws_header
+        if cached is None or cached[0] is not leaf or cached[1] != chain:
+            # the same header for every answer signed by this chain: encoded once per chain
+            header = {"alg": "RS256", "kid": pki.thumb_sha1_hex(leaf), "x5t": jose.x5t(leaf),
+                      "typ": "JWT", "x5t#S256": jose.x5t_s256(leaf),
+                      "x5c": [jose.b64std(jose.cert_der(c)) for c in chain]}
+            cached = self._jws_header = (leaf, chain, jose.compact_json(header).encode())
+        return jose.sign_rs256(cached[2], payload, p.kv_leaf_key)
 
 
 def jwk_private(jwk, hsm):

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import json
+import threading
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -127,6 +128,14 @@ def split(token):
     return header, payload, sig, (parts[0] + "." + parts[1]).encode()
 
 
+# Tokens whose RS256 signature already verified, keyed by (token, key modulus, exponent): the
+# same bearer and MAA tokens come back on every Key Vault request (64 releases = 64 times), and
+# the answer for identical inputs cannot change. Only successes are kept; bounded.
+_VERIFIED = {}
+_VERIFIED_MAX = 1024
+_VERIFIED_LOCK = threading.Lock()
+
+
 def verify_rs256(token, public_key):
     """Return (header, payload) if the RS256 signature verifies; raise JoseError otherwise."""
     header, payload, sig, signing_input = split(token)
@@ -135,9 +144,22 @@ def verify_rs256(token, public_key):
     if isinstance(public_key, rsa.RSAPrivateKey):
         public_key = public_key.public_key()
     try:
+        nums = public_key.public_numbers()
+        memo = (token if isinstance(token, str) else bytes(token), nums.n, nums.e)
+    except AttributeError:  # not an RSA key: verify() below raises
+        memo = None
+    with _VERIFIED_LOCK:
+        if memo is not None and memo in _VERIFIED:
+            return header, payload
+    try:
         public_key.verify(sig, signing_input, padding.PKCS1v15(), hashes.SHA256())
     except Exception as exc:  # cryptography raises InvalidSignature
         raise JoseError("bad signature") from exc
+    if memo is not None:
+        with _VERIFIED_LOCK:
+            if len(_VERIFIED) >= _VERIFIED_MAX:
+                _VERIFIED.clear()
+            _VERIFIED[memo] = True
     return header, payload
 
 
