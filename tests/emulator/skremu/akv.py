@@ -175,10 +175,29 @@ def select_wrapping_key(claims):
         ops = [ops] if isinstance(ops, str) else (ops or [])
         if "encrypt" in ops or jwk.get("use") == "enc":
             try:
-                return jwk, jose.jwk_to_public_key(jwk)
+                return jwk, _wrapping_public_key(jwk)
             except (KeyError, ValueError, jose.JoseError):
                 continue
     return None, None
+
+
+# The attestation token of a start-up is the same for every release it asks for: its wrapping
+# key is built once (a fresh key object costs OpenSSL 3 a key export on first use, ~1 ms).
+_WRAP_KEYS = {}
+_WRAP_KEYS_LOCK = threading.Lock()
+
+
+def _wrapping_public_key(jwk):
+    memo = (jwk.get("kty"), jwk.get("n"), jwk.get("e"))
+    with _WRAP_KEYS_LOCK:
+        key = _WRAP_KEYS.get(memo)
+    if key is None:
+        key = jose.jwk_to_public_key(jwk)
+        with _WRAP_KEYS_LOCK:
+            if len(_WRAP_KEYS) >= 256:
+                _WRAP_KEYS.clear()
+            _WRAP_KEYS[memo] = key
+    return key
 
 
 def wrap_key_hsm(wrapping_jwk, wrapping_key, enc, plaintext):

@@ -6,7 +6,6 @@ import logging
 import socket
 import ssl
 import struct
-import sys
 import threading
 import time
 import urllib.parse
@@ -14,12 +13,6 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOG = logging.getLogger("skremu")
-
-# Every service, the vTPM relay and the admin endpoint share one interpreter. With the default
-# 5 ms GIL switch interval a relay or socket thread that wakes up for I/O waits up to 5 ms per
-# GIL hand-over behind CPU-bound request handlers (64 parallel releases): short I/O steps get the
-# GIL back sooner with 0.5 ms. Throughput only; answers are unchanged.
-sys.setswitchinterval(0.0005)
 
 # Fault kinds (README "Fault injection").
 GENERIC_PRE = ("latency", "429", "500", "503", "reset")
