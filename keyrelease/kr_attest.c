@@ -409,7 +409,12 @@ static void evidence_detail(const struct kr_maa_evidence *ev, char *buf, size_t 
              ev->report.var_len, ev->ak_cert.len, ev->pcr_mask);
 }
 
-static enum kr_err attest_fresh(struct kr_attester *a, kr_attest_progress_fn fn, void *arg)
+/* A fresh attestation into the cache. With `keep`, the new unwrapper's reference is handed to
+ * the caller instead of being dropped (a drop to the cache's single reference would close the
+ * TPM, and the first unwrap would re-create the ephemeral key: one CreatePrimary more, 25 to
+ * 160 ms on swtpm, on the start-up's critical path). */
+static enum kr_err attest_fresh(struct kr_attester *a, kr_attest_progress_fn fn, void *arg,
+                                struct kr_unwrapper **keep)
 {
     struct kr_maa_evidence ev;
     struct kr_unwrapper *u = NULL;
@@ -440,6 +445,10 @@ static enum kr_err attest_fresh(struct kr_attester *a, kr_attest_progress_fn fn,
 out:
     if (err != KR_OK)
         u_strfree_secret(jwt);
+    if (err == KR_OK && keep != NULL) {
+        *keep = u;
+        u = NULL;
+    }
     kr_unwrapper_free(u);
     kr_maa_evidence_cleanup(&ev);
     return err;
@@ -450,7 +459,7 @@ enum kr_err kr_attest_diagnose(struct kr_attester *a, kr_attest_progress_fn fn, 
     if (a == NULL)
         return KR_ERR_INVALID;
     pthread_mutex_lock(&a->lock);
-    enum kr_err err = attest_fresh(a, fn, arg);
+    enum kr_err err = attest_fresh(a, fn, arg, NULL);
     pthread_mutex_unlock(&a->lock);
     return err;
 }
@@ -465,17 +474,21 @@ enum kr_err kr_attest(struct kr_attester *a, char **maa_jwt_out, struct kr_unwra
     if (a == NULL)
         return KR_ERR_INVALID;
     enum kr_err err = KR_OK;
+    struct kr_unwrapper *fresh = NULL; /* a reference kept from a fresh attestation */
     pthread_mutex_lock(&a->lock);
     if (!cache_valid(a))
-        err = attest_fresh(a, NULL, NULL);
+        err = attest_fresh(a, NULL, NULL, &fresh);
     if (err == KR_OK && maa_jwt_out != NULL) {
         *maa_jwt_out = strdup(a->jwt);
         if (*maa_jwt_out == NULL)
             err = KR_ERR_NOMEM;
     }
-    if (err == KR_OK && unwrap_out != NULL)
-        *unwrap_out = kr_unwrapper_ref(a->unwrapper);
+    if (err == KR_OK && unwrap_out != NULL) {
+        *unwrap_out = fresh != NULL ? fresh : kr_unwrapper_ref(a->unwrapper);
+        fresh = NULL;
+    }
     pthread_mutex_unlock(&a->lock);
+    kr_unwrapper_free(fresh); /* not handed out: the cache keeps its own reference */
     return err;
 }
 
@@ -486,7 +499,7 @@ enum kr_err kr_attest_claims(struct kr_attester *a, char **claims_json_out)
     enum kr_err err = KR_OK;
     pthread_mutex_lock(&a->lock);
     if (!cache_valid(a))
-        err = attest_fresh(a, NULL, NULL);
+        err = attest_fresh(a, NULL, NULL, NULL);
     if (err == KR_OK) {
         *claims_json_out = strdup(a->claims);
         if (*claims_json_out == NULL)
