@@ -2,7 +2,7 @@
 # Installation of what module/ and tools/ do not install themselves, and the Debian package.
 #   module   -> P11_MODULE_PATH (module/CMakeLists.txt)      skr-tool -> bin (tools/CMakeLists.txt)
 #   skr-pkcs11.module -> P11_MODULE_CONFIGS (p11-kit loads it: `p11-kit list-modules`)
-#   examples/skr-pkcs11.conf -> /etc/skr-pkcs11/skr-pkcs11.conf (a dpkg conffile)
+#   an unconfigured skr-pkcs11.conf (no token) -> /etc/skr-pkcs11/ (a dpkg conffile)
 #   examples/openssl/engine.cnf -> /etc/skr-pkcs11/engine.cnf (conffile)
 #   man pages skr-tool(1), skr-pkcs11.conf(5); examples and docs -> share/doc/skr-pkcs11
 # Paths under /etc and the p11-kit directories are absolute: Debian's p11-kit puts modules in
@@ -11,8 +11,19 @@
 set(SKR_SYSCONF_DIR "/etc/skr-pkcs11" CACHE PATH "Where the module's configuration is installed")
 
 install(FILES ${CMAKE_SOURCE_DIR}/examples/skr-pkcs11.module DESTINATION ${P11_MODULE_CONFIGS})
-install(FILES ${CMAKE_SOURCE_DIR}/examples/skr-pkcs11.conf
-              ${CMAKE_SOURCE_DIR}/examples/openssl/engine.cnf
+# The installed skr-pkcs11.conf starts with no token. p11-kit initializes the module in every
+# program that loads all registered modules (p11-kit-proxy.so, p11-kit list-modules, p11tool):
+# with the reference example's placeholder vault, MAA and IMDS each of them would attempt
+# attestation and key release, with network retries up to retry-budget-ms per stage, until
+# the administrator edits the file. With no token the module offers no slot and sends nothing.
+file(WRITE ${CMAKE_BINARY_DIR}/skr-pkcs11.conf.unconfigured
+     "; skr-pkcs11 is not configured yet: with no [token] the module offers no slot and makes no\n"
+     "; network request. Write the configuration here, starting from an example\n"
+     "; (/usr/share/doc/skr-pkcs11/examples/skr-pkcs11*.conf from the package; reference:\n"
+     "; man 5 skr-pkcs11.conf), then check it with `skr-tool doctor`.\n")
+install(FILES ${CMAKE_BINARY_DIR}/skr-pkcs11.conf.unconfigured DESTINATION ${SKR_SYSCONF_DIR}
+        RENAME skr-pkcs11.conf PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
+install(FILES ${CMAKE_SOURCE_DIR}/examples/openssl/engine.cnf
         DESTINATION ${SKR_SYSCONF_DIR} PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
 install(FILES ${CMAKE_SOURCE_DIR}/docs/man/skr-tool.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${CMAKE_SOURCE_DIR}/docs/man/skr-pkcs11.conf.5
