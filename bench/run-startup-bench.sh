@@ -4,6 +4,9 @@
 # exportable keys released to the simulated CVM, with 20 ms latency injected by the emulator on
 # every request (IMDS, Entra, MAA, Key Vault). Target: 64-key time <= 1.5 x the 1-key time (one
 # attestation plus one release round trip, whatever the number of keys). Not a test.
+# Medians over the runs: init_ms (C_Initialize), first_sig_ms (C_Initialize to the first
+# signature), cpu_ms (CPU of the benchmark process, all threads) and emu_cpu_ms (CPU of the
+# emulator daemon + swtpm during the run). SKR_BENCH_BUILD selects the build dir.
 # Usage: bench/run-startup-bench.sh [--runs N] [--latency MS] [--keys "1 16 64"]
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,8 +51,19 @@ make_conf() {
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
+# CPU (user+system, ms) used so far by the emulator daemon and its swtpm
+TCK=$(getconf CLK_TCK)
+emu_cpu() {
+  local pids
+  pids=$(. "$T/emu/env" && echo "$SKR_EMU_PIDS")
+  for p in $pids; do cat "/proc/$p/stat" 2>/dev/null || true; done |
+    awk -v t="$TCK" '{s += $14 + $15} END {printf "%.0f\n", s * 1000 / t}'
+}
+field() { sed "s/^\(.* \)\{0,1\}$1=\([0-9.]*\).*/\2/" "$T/runs"; } # whole-word key
+
 declare -A RES
-printf '%-6s %-12s %-14s %s\n' keys init_ms first_sig_ms "runs (first_sig_ms)"
+printf '%-6s %-12s %-14s %-10s %-12s %s\n' keys init_ms first_sig_ms cpu_ms emu_cpu_ms \
+  "runs (first_sig_ms)"
 for n in $COUNTS; do
   make_seed "$n"
   "$EMU" up "$T/emu" --seed "$T/seed.json" >/dev/null
@@ -59,14 +73,19 @@ for n in $COUNTS; do
   done
   : >"$T/runs"
   for ((r = 0; r < RUNS; r++)); do
-    SKR_PKCS11_CONF="$T/bench.conf" "$BUILD/bench/skr-startup-bench" "$MOD" bench-000 >>"$T/runs"
+    e0=$(emu_cpu)
+    line=$(SKR_PKCS11_CONF="$T/bench.conf" "$BUILD/bench/skr-startup-bench" "$MOD" bench-000)
+    echo "$line emu_cpu_ms=$(($(emu_cpu) - e0))" >>"$T/runs"
   done
   att=$("$EMU" counters "$T/emu" | "$PY" -c \
     'import json,sys; c=json.load(sys.stdin)["counters"]; print(c.get("maa-attest-guest",0), c.get("akv-release",0))')
-  init=$(sed 's/.*init_ms=\([0-9.]*\).*/\1/' "$T/runs" | median)
-  first=$(sed 's/.*first_sig_ms=\([0-9.]*\).*/\1/' "$T/runs" | median)
-  all=$(sed 's/.*first_sig_ms=\([0-9.]*\).*/\1/' "$T/runs" | tr '\n' ' ')
-  printf '%-6s %-12s %-14s %s [attest/release requests: %s]\n' "$n" "$init" "$first" "$all" "$att"
+  init=$(field init_ms | median)
+  first=$(field first_sig_ms | median)
+  cpu=$(field cpu_ms | median)
+  ecpu=$(field emu_cpu_ms | median)
+  all=$(field first_sig_ms | tr '\n' ' ')
+  printf '%-6s %-12s %-14s %-10s %-12s %s [attest/release requests: %s]\n' "$n" "$init" "$first" \
+    "$cpu" "$ecpu" "$all" "$att"
   RES[$n]=$first
   "$EMU" down "$T/emu" >/dev/null
 done
