@@ -560,7 +560,7 @@ static void stage_start(struct stage *st, void (*fn)(struct stage *, struct item
     st->next_stage = next;
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
-    st->running = pthread_create(&st->tid, NULL, stage_thread, st) == 0;
+    st->running = kr_threads_allowed() && pthread_create(&st->tid, NULL, stage_thread, st) == 0;
 }
 
 /* Wait until every queued item went through. */
@@ -714,7 +714,8 @@ static enum kr_err run_flow(struct kr_ctx *ctx, bool release, kr_key_done_fn on_
     pthread_t tid;
     enum kr_err err = collect(&run);
     bool attesting = err == KR_OK && release && ctx->attester != NULL && run.res->nkeys > 0;
-    if (attesting && pthread_create(&tid, NULL, attest_thread, &job) != 0) {
+    if (attesting &&
+        (!kr_threads_allowed() || pthread_create(&tid, NULL, attest_thread, &job) != 0)) {
         attest_thread(&job); /* no thread: attest first, then the rest */
         attesting = false;
     }

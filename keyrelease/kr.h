@@ -23,6 +23,7 @@
 
 #include "cfg.h"
 #include "kr_err.h"
+#include "kr_http.h"
 #include "u_secmem.h"
 
 struct kr_ctx;
@@ -68,6 +69,8 @@ struct kr_result {
  * KR_OK, KR_ERR_NOMEM, KR_ERR_CONFIG (unreadable ca-file, unsupported provider), KR_ERR_INTERNAL.
  */
 enum kr_err kr_ctx_new(const struct cfg *cfg, struct kr_ctx **out);
+
+/* kr_set_threads_allowed() / kr_threads_allowed(): see kr_http.h. */
 
 /** Free everything (cached tokens wiped). NULL-safe. Not while kr_release_all runs. */
 void kr_ctx_free(struct kr_ctx *ctx);

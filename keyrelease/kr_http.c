@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -50,6 +51,18 @@ struct kr_http {
     size_t nidle;
     pid_t idle_pid;
 };
+
+static atomic_bool g_threads_allowed = true;
+
+void kr_set_threads_allowed(bool allowed)
+{
+    atomic_store(&g_threads_allowed, allowed);
+}
+
+bool kr_threads_allowed(void)
+{
+    return atomic_load(&g_threads_allowed);
+}
 
 static pthread_mutex_t global_mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned global_refs;
@@ -646,7 +659,7 @@ enum kr_err kr_http_multi_cb(struct kr_http *h, const struct kr_http_req *reqs,
     pthread_mutex_init(&p.mu, NULL);
     for (size_t i = 0; i < n; i++)
         errs[i] = KR_ERR_INTERNAL;
-    for (; started < nt; started++)
+    for (; started < nt && kr_threads_allowed(); started++)
         if (pthread_create(&tids[started], NULL, pool_worker, &p) != 0)
             break;
     if (started == 0 && n > 0)

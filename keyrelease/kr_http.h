@@ -65,6 +65,16 @@ struct kr_http_resp {
 };
 
 /**
+ * Whether the key release may start threads of its own (default yes). A PKCS#11 application that
+ * sets CKF_LIBRARY_CANT_CREATE_OS_THREADS gets `false`: attestation, the HTTP requests and the
+ * TPM unwraps then run one after the other in the calling thread. Process-wide; set it before
+ * kr_release_all. (libcurl's threaded resolver may still use a short-lived thread for a DNS
+ * lookup: that is inside libcurl and cannot be turned off per handle.)
+ */
+void kr_set_threads_allowed(bool allowed);
+bool kr_threads_allowed(void);
+
+/**
  * Create a client from the [module] settings of `cfg` (borrowed; must outlive the client).
  * Takes a reference on curl_global_init (refcounted, released by kr_http_free).
  * KR_OK, KR_ERR_NOMEM, KR_ERR_INTERNAL (curl_global_init failed).

@@ -132,16 +132,6 @@ static CK_RV load_config(const CK_C_INITIALIZE_ARGS *a)
     return (size_t)e < U_ARRAY_SIZE(map) ? map[e] : CKR_FUNCTION_FAILED;
 }
 
-static bool needs_threads(const struct cfg *c)
-{
-    size_t i;
-
-    for (i = 0; i < c->ntokens; i++)
-        if (c->tokens[i]->source == CFG_SOURCE_KEYVAULT)
-            return true;
-    return false;
-}
-
 static void teardown(void)
 {
     int32_t k;
@@ -207,11 +197,9 @@ static CK_RV initialize(const CK_C_INITIALIZE_ARGS *a)
     rv = load_config(a);
     if (rv != CKR_OK)
         goto out;
-    if (a != NULL && (a->flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS) && needs_threads(mod_g.cfg)) {
-        U_LOG_ERR(MOD_SUBSYS, "source = keyvault needs threads, but the application forbids them");
-        rv = CKR_NEED_TO_CREATE_THREADS;
-        goto out;
-    }
+    /* GnuTLS, for one, forbids module threads: then the key release runs every stage in this
+     * thread (same result, slower with many keys) instead of refusing to start. */
+    mod_g.no_threads = a != NULL && (a->flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS) != 0;
     rv = st_init();
     if (rv != CKR_OK)
         goto out;

@@ -179,6 +179,7 @@ struct mod_ctx {
     _Atomic(struct mod_session *) chunks[MOD_SESS_CHUNKS];
     int32_t sess_used; /* entries handed out so far (high water) */
     int32_t sess_free; /* free list of closed entries, -1 = empty */
+    bool no_threads;   /* CKF_LIBRARY_CANT_CREATE_OS_THREADS: the key release starts none */
 };
 
 extern struct mod_ctx mod_g;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kr.h"
+#include "mod_internal.h"
 #include "mod_keysource.h"
 #include "mod_kr_rv.h"
 #include "u_log.h"
@@ -95,6 +96,7 @@ static CK_RV kv_load(const struct cfg *cfg, struct mod_keysink *const *sinks, si
     struct kr_ctx *ctx = NULL;
     struct kr_result *res = NULL;
     struct sinks s = {.v = sinks, .n = nsinks};
+    kr_set_threads_allowed(!mod_g.no_threads);
     enum kr_err err = kr_ctx_new(cfg, &ctx);
     if (err == KR_OK)
         err = kr_release_all_cb(ctx, key_done, &s, &res);
