@@ -192,8 +192,7 @@ class Emulator:
         for k in jwks.get("keys", []):
             if k.get("kid") == header.get("kid"):
                 if k.get("x5c"):
-                    cert = x509.load_der_x509_certificate(base64.b64decode(k["x5c"][0]))
-                    return cert.public_key()
+                    return _x5c_public_key(k["x5c"][0])
                 return jose.jwk_to_public_key(k)
         raise policy.TokenInvalid("no signing key %r at authority %s"
                                   % (header.get("kid"), authority))
@@ -433,6 +432,25 @@ class Emulator:
             except Exception:  # best effort at shutdown
                 LOG.exception("cvm stop")
         self._stop.set()
+
+
+# Public keys of JWKS x5c certificates by their exact base64 text: every release evaluates the
+# same MAA token against the same signing certificate (perf only; a new certificate text is
+# parsed anew).
+_X5C_KEYS = {}
+_X5C_KEYS_LOCK = threading.Lock()
+
+
+def _x5c_public_key(b64):
+    with _X5C_KEYS_LOCK:
+        key = _X5C_KEYS.get(b64)
+    if key is None:
+        key = x509.load_der_x509_certificate(base64.b64decode(b64)).public_key()
+        with _X5C_KEYS_LOCK:
+            if len(_X5C_KEYS) >= 64:
+                _X5C_KEYS.clear()
+            _X5C_KEYS[b64] = key
+    return key
 
 
 def shell_quote(value):
