@@ -97,6 +97,9 @@ static CK_RV kv_load(const struct cfg *cfg, struct mod_keysink *const *sinks, si
     struct kr_result *res = NULL;
     struct sinks s = {.v = sinks, .n = nsinks};
     kr_set_threads_allowed(!mod_g.no_threads);
+    if (mod_g.no_threads)
+        U_LOG_INFO("kr", "the application forbids module threads "
+                         "(CKF_LIBRARY_CANT_CREATE_OS_THREADS): releasing keys in this thread");
     enum kr_err err = kr_ctx_new(cfg, &ctx);
     if (err == KR_OK)
         err = kr_release_all_cb(ctx, key_done, &s, &res);
