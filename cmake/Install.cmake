@@ -2,7 +2,8 @@
 # Installation of what module/ and tools/ do not install themselves, and the Debian package.
 #   module   -> P11_MODULE_PATH (module/CMakeLists.txt)      skr-tool -> bin (tools/CMakeLists.txt)
 #   skr-pkcs11.module -> P11_MODULE_CONFIGS (p11-kit loads it: `p11-kit list-modules`)
-#   an unconfigured skr-pkcs11.conf (no token) -> /etc/skr-pkcs11/ (a dpkg conffile)
+#   an unconfigured skr-pkcs11.conf (no token) -> /etc/skr-pkcs11/ (a dpkg conffile), and
+#   examples/skr-pkcs11.conf beside it as skr-pkcs11.conf.example
 #   examples/openssl/engine.cnf -> /etc/skr-pkcs11/engine.cnf (conffile)
 #   man pages skr-tool(1), skr-pkcs11.conf(5); examples and docs -> share/doc/skr-pkcs11
 # Paths under /etc and the p11-kit directories are absolute: Debian's p11-kit puts modules in
@@ -25,6 +26,9 @@ install(FILES ${CMAKE_BINARY_DIR}/skr-pkcs11.conf.unconfigured DESTINATION ${SKR
         RENAME skr-pkcs11.conf PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
 install(FILES ${CMAKE_SOURCE_DIR}/examples/openssl/engine.cnf
         DESTINATION ${SKR_SYSCONF_DIR} PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
+# The reference example beside it, under a name the module never reads.
+install(FILES ${CMAKE_SOURCE_DIR}/examples/skr-pkcs11.conf DESTINATION ${SKR_SYSCONF_DIR}
+        RENAME skr-pkcs11.conf.example PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 install(FILES ${CMAKE_SOURCE_DIR}/docs/man/skr-tool.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${CMAKE_SOURCE_DIR}/docs/man/skr-pkcs11.conf.5
         DESTINATION ${CMAKE_INSTALL_MANDIR}/man5)

@@ -55,7 +55,8 @@ installed=1
 dpkg -i "$deb" >"$work/dpkg.log" 2>&1 || fail "dpkg -i: $(cat "$work/dpkg.log")"
 echo "ok - dpkg -i installed it (dependencies satisfied)"
 for f in "$modpath/libskr-pkcs11.so" "$confdir/skr-pkcs11.module" /usr/bin/skr-tool \
-    /etc/skr-pkcs11/skr-pkcs11.conf /usr/share/man/man1/skr-tool.1 \
+    /etc/skr-pkcs11/skr-pkcs11.conf /etc/skr-pkcs11/skr-pkcs11.conf.example \
+    /usr/share/man/man1/skr-tool.1 \
     /usr/share/man/man5/skr-pkcs11.conf.5; do
     [ -e "$f" ] || fail "$f not installed"
 done
