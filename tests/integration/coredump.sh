@@ -9,30 +9,19 @@
 #   coredump.sh FORK_DRIVER
 set -eu
 drv=${1:?fork_driver}
-src=${SKR_SOURCE_DIR:?}
-py=/usr/bin/python3
-work=$(mktemp -d)
-emu="$work/emu"
+. "$(dirname "$0")/emu_lib.sh"
 pid=
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-    exec 7>&- 2>/dev/null || true
-    "$src/tests/emulator/skr-emulator" down "$emu" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
+cleanup_hook() {
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null
+    exec 7>&- 2>/dev/null
 }
 command -v gcore >/dev/null || fail "gcore (gdb) is not installed"
 if [ -n "${SKR_ASAN:-}" ]; then
-    echo "skipped under ASan: its shadow memory makes the dump huge and its allocator differs"
-    exit 0
+    echo "SKIP: under ASan its shadow memory makes the dump huge and its allocator differs"
+    exit 77
 fi
 
-"$src/tests/emulator/skr-emulator" up "$emu" >/dev/null || fail "emulator did not start"
-. "$emu/env"
+emu_up
 
 mkfifo "$work/in"
 "$drv" hold <"$work/in" >"$work/hold.out" 2>"$work/hold.err" &

@@ -9,31 +9,13 @@
 #   fork.sh FORK_DRIVER
 set -eu
 drv=${1:?fork_driver}
-src=${SKR_SOURCE_DIR:?}
-py=/usr/bin/python3
-work=$(mktemp -d)
-emu="$work/emu"
-cleanup() {
-    "$src/tests/emulator/skr-emulator" down "$emu" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-# counter NAME: requests the emulator saw on that endpoint since the last reset
-counter() {
-    "$src/tests/emulator/skr-emulator" counters "$emu" |
-        $py -c 'import json,sys; print(json.load(sys.stdin)["counters"].get(sys.argv[1], 0))' "$1"
-}
+. "$(dirname "$0")/emu_lib.sh"
 
-"$src/tests/emulator/skr-emulator" up "$emu" >/dev/null || fail "emulator did not start"
-. "$emu/env"
+emu_up
 nkeys=$(grep -c '^\[key ' "$SKR_PKCS11_CONF")
 
 for mode in fork fork-busy; do
-    "$src/tests/emulator/skr-emulator" counters "$emu" reset >/dev/null
+    "$EMULATOR" counters "$emu" reset >/dev/null
     LD_PRELOAD="${SKR_PRELOAD:-}" "$drv" "$mode" >"$work/$mode.out" 2>"$work/$mode.err" ||
         fail "$mode: $(cat "$work/$mode.err")"
     cat "$work/$mode.out"

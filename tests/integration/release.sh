@@ -11,23 +11,10 @@
 #   - ECDH derive with the released EC key equals OpenSSL's derive on the peer side.
 set -eu
 mod=${SKR_MODULE:?}
-src=${SKR_SOURCE_DIR:?}
-py=/usr/bin/python3
-work=$(mktemp -d)
-emu="$work/emu"
-cleanup() {
-    "$src/tests/emulator/skr-emulator" down "$emu" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
+. "$(dirname "$0")/emu_lib.sh"
 p11() { LD_PRELOAD="${SKR_PRELOAD:-}" pkcs11-tool --module "$mod" "$@"; }
 
-"$src/tests/emulator/skr-emulator" up "$emu" >/dev/null || fail "emulator did not start"
-. "$emu/env"
+emu_up
 
 # ---- a required key that cannot be released fails C_Initialize, naming the reason -------------
 awk '/^\[key demo-denied\]/ { k = 1 } /^\[/ && !/demo-denied/ { k = 0 }

@@ -7,31 +7,18 @@
 # keys (counted at the emulator).
 set -eu
 tool=${1:?skr-tool}
-src=${SKR_SOURCE_DIR:?}
-work=$(mktemp -d)
-emu="$work/emu"
-cleanup() {
-    "$src/tests/emulator/skr-emulator" down "$emu" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    [ -f "$work/out" ] && cat "$work/out" >&2
-    exit 1
-}
-emuctl() { "$src/tests/emulator/skr-emulator" "$1" "$emu" $2 >/dev/null; }
+. "$(dirname "$0")/emu_lib.sh"
+emuctl() { "$EMULATOR" "$1" "$emu" $2 >/dev/null; }
 run() { LD_PRELOAD="${SKR_PRELOAD:-}" "$tool" list --release >"$work/out" 2>&1; }
 released() { grep -c "state=released" "$work/out" || true; }
 
-"$src/tests/emulator/skr-emulator" up "$emu" >/dev/null || fail "emulator did not start"
-. "$emu/env"
+emu_up
 
 # Baseline: 3 keys released, 2 refused (optional), exactly one attestation.
 emuctl counters reset
 run || fail "baseline"
 [ "$(released)" = 3 ] || fail "baseline: expected 3 released keys"
-"$src/tests/emulator/skr-emulator" counters "$emu" >"$work/counters"
+"$EMULATOR" counters "$emu" >"$work/counters"
 grep -q '"maa-attest-guest": 1\b' "$work/counters" || fail "not exactly one attestation: $(cat "$work/counters")"
 
 # Transient faults are retried to success.
@@ -67,7 +54,7 @@ done
 emuctl counters reset
 emuctl fault "endpoint=maa-attest-guest kind=bad-signature"
 if run; then fail "tampered MAA token accepted"; fi
-"$src/tests/emulator/skr-emulator" counters "$emu" >"$work/counters"
+"$EMULATOR" counters "$emu" >"$work/counters"
 if grep -q '"akv-release"' "$work/counters"; then fail "released with an unverified MAA token"; fi
 emuctl fault clear
 echo "release faults: all checks passed"

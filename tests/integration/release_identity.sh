@@ -9,22 +9,9 @@
 # by one attestation. No secret reaches the output.
 set -eu
 tool=${1:?skr-tool}
-src=${SKR_SOURCE_DIR:?}
-work=$(mktemp -d)
-emu="$work/emu"
-cleanup() {
-    "$src/tests/emulator/skr-emulator" down "$emu" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    [ -f "$work/out" ] && cat "$work/out" >&2
-    exit 1
-}
+. "$(dirname "$0")/emu_lib.sh"
 
-"$src/tests/emulator/skr-emulator" up "$emu" >/dev/null || fail "emulator did not start"
-. "$emu/env"
+emu_up
 
 # Identity parameters from the emulator's identities.json.
 /usr/bin/python3 - "$emu/identities.json" >"$work/ids" <<'PYEOF'
@@ -82,9 +69,9 @@ grep -q "state=failed (identity: key demo-rsa: no bearer token" "$work/out" ||
 cp "$SKR_PKCS11_CONF" "$work/two.conf"
 printf '\n[token hsm]\nvault = %s\nsource = keyvault\n\n[key hsm-aes]\ntoken = hsm\noct-type = generic-secret\n\n[key hsm-rsa]\ntoken = hsm\n' \
     "$SKR_EMU_MHSM" >>"$work/two.conf"
-"$src/tests/emulator/skr-emulator" counters "$emu" reset >/dev/null
+"$EMULATOR" counters "$emu" reset >/dev/null
 run two || fail "Key Vault + Managed HSM"
 [ "$(grep -c 'state=released' "$work/out")" = 5 ] || fail "two tokens: expected 5 released keys"
-"$src/tests/emulator/skr-emulator" counters "$emu" >"$work/counters"
+"$EMULATOR" counters "$emu" >"$work/counters"
 grep -q '"maa-attest-guest": 1\b' "$work/counters" || fail "two tokens: not one attestation"
 echo "release identities: all checks passed"

@@ -13,29 +13,12 @@
 set -eu
 tool=${1:?skr-tool}
 mod=${SKR_MODULE:?}
-src=${SKR_SOURCE_DIR:?}
-py=/usr/bin/python3
-work=$(mktemp -d)
-emu="$work/emu"
-cleanup() {
-    "$src/tests/emulator/skr-emulator" down "$emu" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
+. "$(dirname "$0")/emu_lib.sh"
 p11() { LD_PRELOAD="${SKR_PRELOAD:-}" pkcs11-tool --module "$mod" "$@"; }
 skr_tool() { LD_PRELOAD="${SKR_PRELOAD:-}" "$tool" "$@"; }
-counter() {
-    "$src/tests/emulator/skr-emulator" counters "$emu" |
-        $py -c 'import json,sys; print(json.load(sys.stdin)["counters"].get(sys.argv[1], 0))' "$1"
-}
 export TSS2_LOG=all+none
 
-"$src/tests/emulator/skr-emulator" up "$emu" --cvm tdx >/dev/null || fail "emulator did not start"
-. "$emu/env"
+emu_up --cvm tdx
 [ "$SKR_EMU_CVM" = tdx ] || fail "the emulator did not simulate a TDX CVM (SKR_EMU_CVM=$SKR_EMU_CVM)"
 
 # ---- skr-tool attest: a tdxvm token ----------------------------------------------------------
