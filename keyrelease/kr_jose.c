@@ -634,6 +634,7 @@ struct x5c_entry {
 struct kr_x5c_cache {
     pthread_mutex_t mu;
     size_t n;
+    size_t hits; /* lookups answered from the cache (kr_x5c_cache_stats) */
     struct x5c_entry e[X5C_CACHE_MAX];
 };
 
@@ -658,6 +659,14 @@ void kr_x5c_cache_free(struct kr_x5c_cache *c)
     }
     pthread_mutex_destroy(&c->mu);
     free(c);
+}
+
+void kr_x5c_cache_stats(struct kr_x5c_cache *c, size_t *entries, size_t *hits)
+{
+    pthread_mutex_lock(&c->mu);
+    *entries = c->n;
+    *hits = c->hits;
+    pthread_mutex_unlock(&c->mu);
 }
 
 /* The cache key: every x5c entry decoded, length-prefixed, concatenated. NULL on bad input. */
@@ -732,6 +741,8 @@ static EVP_PKEY *cache_lookup(struct kr_x5c_cache *c, const unsigned char *key, 
             EVP_PKEY_up_ref(e->leaf) == 1)
             k = e->leaf;
     }
+    if (k != NULL)
+        c->hits++;
     pthread_mutex_unlock(&c->mu);
     return k;
 }

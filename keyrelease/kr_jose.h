@@ -150,6 +150,8 @@ enum kr_err kr_x5c_verify(const json_t *x5c, X509_STORE *store, const char *host
 struct kr_x5c_cache;
 enum kr_err kr_x5c_cache_new(struct kr_x5c_cache **out);
 void kr_x5c_cache_free(struct kr_x5c_cache *c); /* NULL-safe */
+/** Chains held by `c`, and lookups it has answered without a chain verification (tests). */
+void kr_x5c_cache_stats(struct kr_x5c_cache *c, size_t *entries, size_t *hits);
 
 /** kr_x5c_verify through `cache` (NULL: no cache). `store` must be the store the cache was
  *  always used with. Same results as kr_x5c_verify. */
