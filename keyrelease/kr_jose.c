@@ -625,8 +625,9 @@ fail:
 struct x5c_entry {
     unsigned char *der; /* the chain: for each certificate, 4-byte big-endian length || DER */
     size_t der_len;
-    char *host;  /* the host the leaf was checked for ("" for none) */
-    time_t from; /* the verified chain (anchor included) is valid in [from, until] */
+    const X509_STORE *store; /* the store it was verified against (compared, never used) */
+    char *host;              /* the host the leaf was checked for (NULL: no host check) */
+    time_t from;             /* the verified chain (anchor included) is valid in [from, until) */
     time_t until;
     EVP_PKEY *leaf; /* the leaf's public key */
 };
@@ -710,7 +711,8 @@ static bool asn1_to_time_t(const ASN1_TIME *a, time_t *out)
     return *out != (time_t)-1;
 }
 
-/* The window in which every certificate of the verified chain is valid. */
+/* The window in which every certificate of the verified chain is valid: [from, until), as
+ * X509_cmp_time counts a certificate expired at its notAfter second. */
 static bool chain_window(STACK_OF(X509) * chain, time_t *from, time_t *until)
 {
     *from = 0;
@@ -726,18 +728,24 @@ static bool chain_window(STACK_OF(X509) * chain, time_t *from, time_t *until)
         if (na < *until)
             *until = na;
     }
-    return *from <= *until;
+    return *from < *until;
+}
+
+/* NULL (no host check) is not "" (a host X509_check_host never matches). */
+static bool same_host(const char *a, const char *b)
+{
+    return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
 }
 
 static EVP_PKEY *cache_lookup(struct kr_x5c_cache *c, const unsigned char *key, size_t len,
-                              const char *host, time_t at)
+                              const X509_STORE *store, const char *host, time_t at)
 {
     EVP_PKEY *k = NULL;
     pthread_mutex_lock(&c->mu);
     for (size_t i = 0; i < c->n && k == NULL; i++) {
         const struct x5c_entry *e = &c->e[i];
-        if (e->der_len == len && memcmp(e->der, key, len) == 0 &&
-            strcmp(e->host, host != NULL ? host : "") == 0 && at >= e->from && at <= e->until &&
+        if (e->der_len == len && memcmp(e->der, key, len) == 0 && e->store == store &&
+            same_host(e->host, host) && at >= e->from && at < e->until &&
             EVP_PKEY_up_ref(e->leaf) == 1)
             k = e->leaf;
     }
@@ -749,14 +757,20 @@ static EVP_PKEY *cache_lookup(struct kr_x5c_cache *c, const unsigned char *key, 
 
 /* Remember a chain kr_x5c_verify accepted; takes ownership of key (the DER), not of leaf. Silent
  * on OOM or a full cache: the next answer is simply verified in full again. */
-static void cache_store(struct kr_x5c_cache *c, unsigned char *key, size_t len, const char *host,
-                        time_t from, time_t until, EVP_PKEY *leaf)
+static void cache_store(struct kr_x5c_cache *c, unsigned char *key, size_t len,
+                        const X509_STORE *store, const char *host, time_t from, time_t until,
+                        EVP_PKEY *leaf)
 {
-    char *h = strdup(host != NULL ? host : "");
+    char *h = host != NULL ? strdup(host) : NULL;
     pthread_mutex_lock(&c->mu);
-    if (h != NULL && c->n < X5C_CACHE_MAX && EVP_PKEY_up_ref(leaf) == 1) {
-        c->e[c->n++] = (struct x5c_entry){
-                .der = key, .der_len = len, .host = h, .from = from, .until = until, .leaf = leaf};
+    if ((h != NULL || host == NULL) && c->n < X5C_CACHE_MAX && EVP_PKEY_up_ref(leaf) == 1) {
+        c->e[c->n++] = (struct x5c_entry){.der = key,
+                                          .der_len = len,
+                                          .store = store,
+                                          .host = h,
+                                          .from = from,
+                                          .until = until,
+                                          .leaf = leaf};
         key = NULL;
         h = NULL;
     }
@@ -821,15 +835,15 @@ enum kr_err kr_x5c_verify_cached(struct kr_x5c_cache *cache, const json_t *x5c, 
     unsigned char *key = x5c_der_key(x5c, &len);
     if (key == NULL)
         return kr_x5c_verify(x5c, store, host, at, leaf_key); /* it reports the parse error */
-    *leaf_key = cache_lookup(cache, key, len, host, at);
+    *leaf_key = cache_lookup(cache, key, len, store, host, at);
     if (*leaf_key != NULL) {
         free(key);
         return KR_OK;
     }
     time_t from = 1, until = 0;
     enum kr_err err = x5c_verify_window(x5c, store, host, at, leaf_key, &from, &until);
-    if (err == KR_OK && from <= until)
-        cache_store(cache, key, len, host, from, until, *leaf_key);
+    if (err == KR_OK && from < until)
+        cache_store(cache, key, len, store, host, from, until, *leaf_key);
     else
         free(key);
     return err;

@@ -141,9 +141,10 @@ enum kr_err kr_x5c_verify(const json_t *x5c, X509_STORE *store, const char *host
                           EVP_PKEY **leaf_key);
 
 /**
- * Cache of chains kr_x5c_verify accepted, for one trust store: keyed by the exact DER of every
- * x5c certificate and the host, valid while `at` lies inside every certificate's validity of the
- * verified chain (anchor included). A Key Vault signs every release answer with the same chain,
+ * Cache of chains kr_x5c_verify accepted: keyed by the exact DER of every x5c certificate, the
+ * store (by identity) and the host (NULL only matches NULL), valid while `at` lies inside every
+ * certificate's validity of the verified chain (anchor included; notAfter itself is outside, as
+ * for X509_verify_cert). A Key Vault signs every release answer with the same chain,
  * so after the first answer only the JWS signature is checked with the cached leaf key.
  * Thread-safe; at most 16 chains (further ones are verified every time).
  */
@@ -153,8 +154,8 @@ void kr_x5c_cache_free(struct kr_x5c_cache *c); /* NULL-safe */
 /** Chains held by `c`, and lookups it has answered without a chain verification (tests). */
 void kr_x5c_cache_stats(struct kr_x5c_cache *c, size_t *entries, size_t *hits);
 
-/** kr_x5c_verify through `cache` (NULL: no cache). `store` must be the store the cache was
- *  always used with. Same results as kr_x5c_verify. */
+/** kr_x5c_verify through `cache` (NULL: no cache). Same results as kr_x5c_verify, as long as
+ *  `store` is not changed after chains were cached with it. */
 enum kr_err kr_x5c_verify_cached(struct kr_x5c_cache *cache, const json_t *x5c, X509_STORE *store,
                                  const char *host, time_t at, EVP_PKEY **leaf_key);
 
