@@ -27,3 +27,6 @@ if(TARGET skr-tool)
 endif()
 skr_add_unit_test(test_kr_http SOURCES test_kr_http.c ${KR_H7_CORE} LIBS ${KR_H7_LIBS})
 target_include_directories(test_kr_http PRIVATE ${KR_DIR} ${CMAKE_SOURCE_DIR}/config)
+# h9: the cache of verified release x5c chains, against a chain built in the test.
+skr_add_unit_test(test_kr_x5c_cache SOURCES test_kr_x5c_cache.c ${KR_H7_CORE} LIBS ${KR_H7_LIBS})
+target_include_directories(test_kr_x5c_cache PRIVATE ${KR_DIR} ${CMAKE_SOURCE_DIR}/config)
