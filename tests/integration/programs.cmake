@@ -3,7 +3,7 @@
 # simulated CVM (tests/integration/programs/*.sh, helper lib.sh). nginx, p11-kit and sshd tests
 # start their servers on free loopback ports and stop them by pid.
 if(TARGET skr-pkcs11)
-    foreach(prog openssl p11tool p11kit ssh java nginx)
+    foreach(prog openssl p11tool p11kit ssh java nginx pykcs11)
         if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/programs/${prog}.sh)
             skr_add_test(NAME integration_program_${prog}
                          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/programs/${prog}.sh
