@@ -23,18 +23,20 @@ way a guest observes it on Azure after the paravisor's refresh. swtpm itself can
 import base64
 import datetime
 import hashlib
+import io
 import json
 import os
-import signal
+import pickle
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from . import hcl, snp, tdx
@@ -120,17 +122,29 @@ def _recv_tpm(sock):
     return None if rest is None else head + rest
 
 
-class _Proxy:
-    """The paravisor stand-in: TCP relay in front of swtpm with the user-data hook."""
+class _Relay:
+    """The paravisor stand-in (runs in its own process, relay_main()): TCP relay in front of
+    swtpm with the user-data hook. One persistent connection to swtpm's server port carries
+    every client's commands, one command then its response, serialized by a lock (swtpm serves
+    one connection at a time and executes one command at a time anyway). The control port is
+    forwarded per connection, as before."""
+
+    IDLE_CLOSE = 0.2            # seconds: let direct_tcti clients reach swtpm when idle
 
     def __init__(self, swtpm_port, port=0):
         self.swtpm_port = swtpm_port
         self.port, self._socks = _bind_pair(port)
-        self.hook = None
+        self.config = None      # set by the parent after provision()
+        self.hook = False
         self._stop = False
-        self._hook_lock = threading.Lock()
+        self._up = None
+        self._up_lock = threading.Lock()
+        self._last_use = time.monotonic()
+
+    def serve(self):
         for sock, handler in zip(self._socks, (self._serve_data, self._serve_ctrl)):
             threading.Thread(target=self._accept, args=(sock, handler), daemon=True).start()
+        threading.Thread(target=self._idle_closer, daemon=True).start()
 
     def _accept(self, lsock, handler):
         while not self._stop:
@@ -140,31 +154,100 @@ class _Proxy:
                 return
             threading.Thread(target=handler, args=(conn,), daemon=True).start()
 
+    def _close_up(self):
+        if self._up is not None:
+            try:
+                self._up.close()
+            except OSError:
+                pass
+            self._up = None
+
+    def _idle_closer(self):
+        while not self._stop:
+            time.sleep(self.IDLE_CLOSE / 2)
+            if self._up is None or time.monotonic() - self._last_use < self.IDLE_CLOSE:
+                continue
+            if self._up_lock.acquire(blocking=False):
+                try:
+                    if time.monotonic() - self._last_use >= self.IDLE_CLOSE:
+                        self._close_up()
+                finally:
+                    self._up_lock.release()
+
+    def _transact(self, cmd):
+        """Send one command on the persistent swtpm connection and return its response (None
+        when swtpm is unreachable). Caller holds _up_lock. A reused connection that swtpm has
+        closed (EOF before any response byte) is reopened and the command sent once more."""
+        for attempt in (0, 1):
+            fresh = self._up is None
+            try:
+                if fresh:
+                    self._up = socket.create_connection(("127.0.0.1", self.swtpm_port))
+                    self._up.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self._up.sendall(cmd)
+                rsp = _recv_tpm(self._up)
+            except OSError:
+                rsp = None
+            if rsp is not None:
+                return rsp
+            self._close_up()
+            if fresh or attempt:
+                return None
+        return None
+
     def _serve_data(self, conn):
-        up = None
         try:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             while True:
                 cmd = _recv_tpm(conn)
                 if cmd is None:
                     return
-                if up is None:
-                    up = socket.create_connection(("127.0.0.1", self.swtpm_port))
-                up.sendall(cmd)
-                rsp = _recv_tpm(up)
-                if rsp is None:
-                    return
-                if self.hook and _is_user_data_write(cmd) and rsp[6:10] == b"\0\0\0\0":
-                    up.close()          # swtpm serves one connection at a time
-                    up = None
-                    with self._hook_lock:
-                        self.hook()
+                with self._up_lock:
+                    rsp = self._transact(cmd)
+                    if rsp is None:
+                        return
+                    if self.hook and _is_user_data_write(cmd) and rsp[6:10] == b"\0\0\0\0":
+                        self._close_up()        # the hook talks to swtpm on its own connection
+                        self.regenerate()
+                    self._last_use = time.monotonic()
                 conn.sendall(rsp)
         except OSError:
             return
         finally:
             conn.close()
-            if up is not None:
-                up.close()
+
+    def regenerate(self, user_data=None):
+        """Rebuild NV 0x01400001 (user_data None: read NV 0x01400002). Caller holds _up_lock
+        with the persistent connection closed."""
+        from tpm2_pytss import ESAPI
+        with ESAPI("swtpm:host=127.0.0.1,port=%d" % self.swtpm_port) as ectx:
+            if user_data is None:
+                user_data = _read_user_data(ectx)
+            if user_data is not None:
+                self.config["user_data"] = bytes(user_data)
+            return _write_hcl(ectx, self.config)
+
+    def control(self, msg):
+        """A request from the parent process (see Cvm._call)."""
+        op = msg[0]
+        if op == "config":
+            self.config = msg[1]
+            return None
+        if op == "hook":
+            self.hook = bool(msg[1]) and self.config is not None
+            return None
+        if op == "regenerate":
+            _, snp_fields, td_fields, user_data = msg
+            if self.config is None:
+                raise CvmError("not provisioned")
+            with self._up_lock:
+                self._close_up()
+                self.config["snp_fields"] = snp_fields
+                self.config["td_fields"] = td_fields
+                report = self.regenerate(user_data)
+                self._last_use = time.monotonic()
+            return report, self.config["user_data"]
+        raise CvmError("unknown relay request %r" % (op,))
 
     def _serve_ctrl(self, conn):
         try:
@@ -195,14 +278,81 @@ class _Proxy:
         conn.close()
         up.close()
 
-    def close(self):
-        self._stop = True
-        for s in self._socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
+
+# ---- parent <-> relay process: length-prefixed pickles on an inherited socketpair ----------
+# Private keys and certificates travel as PEM/DER (cryptography objects do not pickle).
+
+class _Pickler(pickle.Pickler):
+    def reducer_override(self, obj):  # pylint: disable=too-many-return-statements
+        if isinstance(obj, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+            return (_load_private, (obj.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption()),))
+        if isinstance(obj, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)):
+            return (serialization.load_pem_public_key, (obj.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),))
+        if isinstance(obj, x509.Certificate):
+            return (x509.load_der_x509_certificate,
+                    (obj.public_bytes(serialization.Encoding.DER),))
+        return NotImplemented
+
+
+def _load_private(pem):
+    return serialization.load_pem_private_key(pem, None)
+
+
+def _send_msg(sock, obj):
+    buf = io.BytesIO()
+    _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    data = buf.getvalue()
+    sock.sendall(struct.pack(">I", len(data)) + data)
+
+
+def _recv_msg(sock):
+    head = _recv_exact(sock, 4)
+    if head is None:
+        return None
+    data = _recv_exact(sock, struct.unpack(">I", head)[0])
+    if data is None:
+        return None
+    return pickle.loads(data)
+
+
+def relay_main(argv=None):
+    """Entry point of the relay process (skremu/relay.py): --swtpm-port S --port P --ctl-fd N
+    --state DIR. Reports {"port": P} on the control socket, then serves until the control
+    socket closes (the parent stopped or died) or SIGTERM."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="skremu-relay")
+    ap.add_argument("--swtpm-port", type=int, required=True)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--ctl-fd", type=int, required=True)
+    ap.add_argument("--state", required=True)    # for humans and `skr-emulator down`
+    args = ap.parse_args(argv)
+    ctl = socket.socket(fileno=args.ctl_fd)
+    try:
+        relay = _Relay(args.swtpm_port, args.port)
+    except (OSError, CvmError) as exc:
+        _send_msg(ctl, ("error", "relay cannot listen: %s" % exc))
+        return 1
+    _tpm()          # import tpm2-pytss now, not during the first user-data write
+    relay.serve()
+    _send_msg(ctl, ("port", relay.port))
+    while True:
+        try:
+            msg = _recv_msg(ctl)
+        except OSError:
+            msg = None
+        if msg is None:
+            return 0
+        try:
+            reply = ("ok", relay.control(msg))
+        except Exception as exc:  # pylint: disable=broad-except  # reported to the parent
+            reply = ("error", "%s: %s" % (type(exc).__name__, exc))
+        try:
+            _send_msg(ctl, reply)
+        except OSError:
+            return 0
 
 
 def _is_user_data_write(cmd):
@@ -213,17 +363,23 @@ def _is_user_data_write(cmd):
 
 
 class Cvm:
-    """A running simulated CVM. tcti: what clients use (through the paravisor proxy);
-    direct_tcti: swtpm itself (no user-data hook). pid: the swtpm process."""
+    """A running simulated CVM. tcti: what clients use (through the paravisor relay);
+    direct_tcti: swtpm itself (no user-data hook; while the relay holds its swtpm connection, a
+    direct client waits until the relay has been idle for _Relay.IDLE_CLOSE). pid: the swtpm
+    process; relay_pid: the relay process; pids: both."""
 
-    def __init__(self, state_dir, proc, swtpm_port, proxy):
+    def __init__(self, state_dir, proc, swtpm_port, relay_proc, ctl, relay_port):
         self.state_dir = state_dir
         self._proc = proc
         self.pid = proc.pid
         self.swtpm_port = swtpm_port
-        self._proxy = proxy
-        self.port = proxy.port
-        self.tcti = "swtpm:host=127.0.0.1,port=%d" % proxy.port
+        self._relay = relay_proc
+        self.relay_pid = relay_proc.pid
+        self.pids = [self.pid, self.relay_pid]
+        self._ctl = ctl
+        self._ctl_lock = threading.Lock()
+        self.port = relay_port
+        self.tcti = "swtpm:host=127.0.0.1,port=%d" % relay_port
         self.direct_tcti = "swtpm:host=127.0.0.1,port=%d" % swtpm_port
         self.config = None          # set by provision(): what regenerate() needs
 
@@ -231,63 +387,130 @@ class Cvm:
         from tpm2_pytss import ESAPI
         return ESAPI(self.direct_tcti if direct else self.tcti)
 
-    def stop(self):
-        self._proxy.close()
-        if self._proc.poll() is None:
-            os.kill(self.pid, signal.SIGTERM)
+    def _call(self, *msg):
+        with self._ctl_lock:
+            if self._ctl is None:
+                raise CvmError("the paravisor relay is stopped")
             try:
-                self._proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                self._proc.wait()
+                _send_msg(self._ctl, msg)
+                reply = _recv_msg(self._ctl)
+            except OSError as exc:
+                raise CvmError("paravisor relay unreachable: %s" % exc) from None
+        if reply is None:
+            raise CvmError("the paravisor relay exited (see %s/relay.log)" % self.state_dir)
+        if reply[0] != "ok":
+            raise CvmError("paravisor relay: %s" % reply[1])
+        return reply[1]
+
+    def stop(self):
+        if self._ctl is not None:
+            self._ctl.close()       # the relay exits at EOF on its control socket
+            self._ctl = None
+        for proc in (self._relay, self._proc):
+            _terminate(proc)
 
     def regenerate(self, user_data=None):
-        """Rebuild NV 0x01400001 now (user_data: 64 bytes; None = read NV 0x01400002)."""
+        """Rebuild NV 0x01400001 now (user_data: 64 bytes; None = read NV 0x01400002), with the
+        current config's snp_fields / td_fields. Done by the relay process, which owns the swtpm
+        connection and keeps its copy of the config (the user-data hook uses it)."""
         if self.config is None:
             raise CvmError("not provisioned")
-        with self.esapi() as ectx:
-            if user_data is None:
-                user_data = _read_user_data(ectx)
-            if user_data is not None:
-                self.config["user_data"] = bytes(user_data)
-            _write_hcl(ectx, self.config)
+        report, udata = self._call("regenerate", self.config["snp_fields"],
+                                   self.config["td_fields"],
+                                   None if user_data is None else bytes(user_data))
+        self.config["user_data"] = udata
+        self.config["hcl_report"] = report
+        return report
 
 
-def start(state_dir, port=0, swtpm="swtpm"):
-    """Start swtpm (state in `state_dir`) and the paravisor proxy (on `port`/`port`+1, or free
-    ports when 0). The swtpm pid is in cvm.pid and in state_dir/swtpm.pid."""
+def _terminate(proc, timeout=10):
+    if proc.poll() is None:
+        try:
+            proc.terminate()
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def start(state_dir, port=0, swtpm="swtpm", timeout=60):
+    """Start swtpm (state in `state_dir`) and the paravisor relay process (on `port`/`port`+1,
+    or free ports when 0). The swtpm pid is in cvm.pid and in state_dir/swtpm.pid, the relay's
+    in cvm.relay_pid and state_dir/relay.pid. Either failing to come up within `timeout`
+    seconds raises CvmError with both processes stopped."""
+    state_dir = os.path.abspath(state_dir)
     os.makedirs(state_dir, mode=0o700, exist_ok=True)
     sport = _free_port_pair()
     log = open(os.path.join(state_dir, "swtpm.log"), "ab")
-    proc = subprocess.Popen(
-        [swtpm, "socket", "--tpm2",
-         "--server", "type=tcp,port=%d,bindaddr=127.0.0.1" % sport,
-         "--ctrl", "type=tcp,port=%d,bindaddr=127.0.0.1" % (sport + 1),
-         "--tpmstate", "dir=%s" % state_dir,
-         "--flags", "not-need-init,startup-clear"],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, close_fds=True)
-    log.close()
+    try:
+        proc = subprocess.Popen(
+            [swtpm, "socket", "--tpm2",
+             "--server", "type=tcp,port=%d,bindaddr=127.0.0.1" % sport,
+             "--ctrl", "type=tcp,port=%d,bindaddr=127.0.0.1" % (sport + 1),
+             "--tpmstate", "dir=%s" % state_dir,
+             "--flags", "not-need-init,startup-clear"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, close_fds=True)
+    except OSError as exc:
+        raise CvmError("cannot start %s: %s" % (swtpm, exc)) from None
+    finally:
+        log.close()
     with open(os.path.join(state_dir, "swtpm.pid"), "w") as f:
         f.write("%d\n" % proc.pid)
-    deadline = time.monotonic() + 15
-    while True:
-        if proc.poll() is not None:
-            raise CvmError("swtpm exited with %d (see %s/swtpm.log)" % (proc.returncode, state_dir))
-        try:
-            socket.create_connection(("127.0.0.1", sport + 1), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise CvmError("swtpm did not open its ports")
-            time.sleep(0.02)
+    deadline = time.monotonic() + timeout
     try:
-        proxy = _Proxy(sport, port)
-    except Exception:
-        proc.kill()
-        proc.wait()
+        while True:
+            if proc.poll() is not None:
+                raise CvmError("swtpm exited with %d (see %s/swtpm.log)"
+                               % (proc.returncode, state_dir))
+            try:
+                socket.create_connection(("127.0.0.1", sport + 1), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise CvmError("swtpm did not open its ports within %d s"
+                                   % timeout) from None
+                time.sleep(0.02)
+        relay, ctl, rport = _start_relay(state_dir, sport, port, deadline)
+    except BaseException:       # a signal during start-up included: no swtpm left behind
+        _terminate(proc)
         raise
-    return Cvm(state_dir, proc, sport, proxy)
+    return Cvm(state_dir, proc, sport, relay, ctl, rport)
+
+
+def _start_relay(state_dir, swtpm_port, port, deadline):
+    parent, child = socket.socketpair()
+    log = open(os.path.join(state_dir, "relay.log"), "ab")
+    try:
+        relay = subprocess.Popen(
+            [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "relay.py"),
+             "--swtpm-port", str(swtpm_port), "--port", str(port),
+             "--ctl-fd", str(child.fileno()), "--state", state_dir],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(child.fileno(),))
+    except BaseException:
+        parent.close()
+        raise
+    finally:
+        child.close()
+        log.close()
+    with open(os.path.join(state_dir, "relay.pid"), "w") as f:
+        f.write("%d\n" % relay.pid)
+    try:
+        parent.settimeout(max(1.0, deadline - time.monotonic()))
+        try:
+            reply = _recv_msg(parent)
+        except OSError as exc:      # socket.timeout included
+            raise CvmError("the paravisor relay did not start: %s (see %s/relay.log)"
+                           % (exc or "timed out", state_dir)) from None
+        if reply is None:
+            raise CvmError("the paravisor relay exited (see %s/relay.log)" % state_dir)
+        if reply[0] != "port":
+            raise CvmError("paravisor relay: %s" % reply[1])
+        parent.settimeout(None)
+    except BaseException:
+        parent.close()
+        _terminate(relay)
+        raise
+    return relay, parent, reply[1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -551,6 +774,7 @@ def provision(cvm, amd_chain, ak_ca_key, ak_ca_cert, snp_fields=None, vm_configu
         cvm.config = config
         _write_hcl(ectx, config)
     _save_public_state(cvm)
+    cvm._call("config", config)  # pylint: disable=protected-access
     if user_data_hook:
         regenerate_on_user_data(cvm)
     return config
@@ -559,7 +783,7 @@ def provision(cvm, amd_chain, ak_ca_key, ak_ca_cert, snp_fields=None, vm_configu
 def regenerate_on_user_data(cvm):
     """Install the paravisor hook: a successful NV_Write to 0x01400002 through cvm.tcti rebuilds
     0x01400001 with user-data = hex of 0x01400002 before the write's response is returned."""
-    cvm._proxy.hook = cvm.regenerate  # pylint: disable=protected-access
+    cvm._call("hook", True)  # pylint: disable=protected-access
 
 
 def _uuid_upper():

@@ -129,6 +129,7 @@ class Emulator:
         self.tdx_quote_key = None
         self.tdquote = None
         self._stop = threading.Event()
+        self._serving = []           # servers whose serve_forever() runs
 
     # ---- lookups used by the services -----------------------------------------------------
     def identity_by_oid(self, oid):
@@ -256,6 +257,7 @@ class Emulator:
             self._start_cvm()
         for srv in self.servers.values():
             srv.start()
+            self._serving.append(srv)
         self.write_env()
 
     def _seed_keys(self):
@@ -422,10 +424,14 @@ class Emulator:
     def stop(self):
         for srv in self.servers.values():
             try:
-                srv.shutdown()
+                # shutdown() waits for serve_forever() to return: only for started servers
+                # (a start-up failure after _bind() would otherwise hang here forever)
+                if srv in self._serving:
+                    srv.shutdown()
                 srv.server_close()
             except OSError:
                 pass
+        self._serving = []
         if self.cvm is not None:
             try:
                 self.cvm.stop()
