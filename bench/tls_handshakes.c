@@ -30,9 +30,9 @@
 
 struct opts {
     const char *host;
-    const char *sni;
+    char *sni; /* not const: OpenSSL's SNI and sigalgs macros cast to (void *) */
     const char *cafile;
-    const char *sigalgs;
+    char *sigalgs;
     int port;
     long count;
     int threads;
@@ -188,7 +188,8 @@ static int parse(int argc, char **argv)
     int i;
 
     for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = argv[i];
+        char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
         if (strcmp(a, "--get") == 0) {
             g_o.get = 1;
