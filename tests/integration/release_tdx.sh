@@ -92,15 +92,6 @@ id_of() { # label: the CKA_ID of that label's private key (pkcs11-tool --sign se
 rsa_id=$(id_of demo-rsa)
 ec_id=$(id_of demo-ec)
 [ -n "$rsa_id" ] && [ -n "$ec_id" ] || fail "no CKA_ID for the private keys"
-printf 'skr-pkcs11 TDX end-to-end test data\n' >"$work/data"
-p11 --sign --mechanism SHA256-RSA-PKCS --id "$rsa_id" -i "$work/data" -o "$work/rsa.sig" \
-    >/dev/null 2>&1 || fail "RSA sign with the key released on the TDX CVM"
-p11 --sign --mechanism ECDSA-SHA256 --signature-format openssl --id "$ec_id" \
-    -i "$work/data" -o "$work/ec.sig" >/dev/null 2>&1 || fail "ECDSA sign"
-for k in rsa ec; do
-    openssl x509 -in "$emu/keys/demo.demo-$k.crt" -pubkey -noout >"$work/$k.pub"
-    openssl dgst -sha256 -verify "$work/$k.pub" -signature "$work/$k.sig" "$work/data" \
-        >/dev/null || fail "demo-$k signature does not verify with the Key Vault certificate"
-done
+sign_verify_demo "$rsa_id" "$ec_id"
 
 echo "release on a TDX CVM: all checks passed"

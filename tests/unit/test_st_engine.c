@@ -22,25 +22,12 @@
 #include <openssl/engine.h>
 #include <openssl/rsa.h>
 
+#include "st_object_test.h" /* ot_read */
 #include "st_test_util.h"
 
 /* The metadata a key source gives an imported key. */
 static const struct st_key_meta meta = {
         .label = "engine-key", .id = NULL, .id_len = 0, .token = true, .private_ = true};
-
-static unsigned char *read_fixture(const char *name, size_t *len)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/st/%s", SKR_TEST_DATA, name);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    unsigned char *buf = malloc(65536);
-    assert_non_null(buf);
-    *len = fread(buf, 1, 65536, f);
-    fclose(f);
-    assert_true(*len > 0);
-    return buf;
-}
 
 /* A key of the softtoken's library context: made by a provider, no ENGINE anywhere. */
 static void assert_provider_key(const EVP_PKEY *k)
@@ -101,7 +88,7 @@ static void test_import_pkcs8(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
         size_t len;
-        unsigned char *der = read_fixture(fixtures[i].p8, &len);
+        unsigned char *der = ot_read(fixtures[i].p8, &len);
         struct st_object *priv = NULL, *pub = NULL;
         CK_RV rv = st_import_private_pkcs8(der, len, &meta, &priv, &pub);
         OPENSSL_cleanse(der, len);
@@ -124,7 +111,7 @@ static void test_import_spki_and_certificate(void **state)
         if (fixtures[i].spki == NULL)
             continue;
         size_t len;
-        unsigned char *der = read_fixture(fixtures[i].spki, &len);
+        unsigned char *der = ot_read(fixtures[i].spki, &len);
         struct st_object *pub = NULL;
         CK_RV rv = st_import_public_spki(der, len, &meta, &pub);
         free(der);
@@ -136,7 +123,7 @@ static void test_import_spki_and_certificate(void **state)
     static const char *const certs[] = {"ec256.cert.der", "rsa2048.cert.der", "ed25519.cert.der"};
     for (size_t i = 0; i < sizeof(certs) / sizeof(certs[0]); i++) {
         size_t len;
-        unsigned char *der = read_fixture(certs[i], &len);
+        unsigned char *der = ot_read(certs[i], &len);
         struct st_object *c = NULL;
         CK_RV rv = st_import_certificate(der, len, &meta, &c);
         free(der);
