@@ -4,6 +4,7 @@
 #   1. the dev build (-Werror, hardening): every ctest label;
 #   2. an address+undefined-sanitizer build: the whole suite again;
 #   3. a clang libFuzzer build: each fuzz target briefly over its committed corpus;
+# and, between 1 and 2, scripts/demo.sh (the README's main command), so that it cannot rot;
 # plus the style gates (clang-format, banned functions, complexity) and one valgrind client run.
 # Usage: scripts/test.sh [--quick]   (--quick: dev build only)
 set -euo pipefail
@@ -30,6 +31,10 @@ echo "(tests labelled broken are known failures, excluded: ctest -L broken -N li
 run_ctest build -LE broken
 
 if [ "$QUICK" = 0 ]; then
+  echo "== the demo (set-up command 1: scripts/demo.sh, its own release build in build-demo)"
+  scripts/demo.sh >build/demo.log 2>&1 || { status=1; tail -30 build/demo.log; }
+  tail -1 build/demo.log
+
   echo "== address+undefined sanitizer build"
   cmake --preset asan >/dev/null
   cmake --build build-asan -j"$JOBS"
