@@ -187,7 +187,7 @@ extern struct mod_ctx mod_g;
 /** CKR_OK when initialized in this process, else CKR_CRYPTOKI_NOT_INITIALIZED. Lock-free. */
 CK_RV mod_ready(void);
 
-/** Slot by id; CKR_SLOT_ID_INVALID. Requires mod_ready(). */
+/** Slot by id: CKR_CRYPTOKI_NOT_INITIALIZED (mod_ready), then CKR_SLOT_ID_INVALID. */
 CK_RV mod_slot_get(CK_SLOT_ID id, struct mod_slot **out);
 
 /** Build slots from the config and fill them through the key sources (mod_slot.c). */

@@ -143,11 +143,8 @@ static CK_RV open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE_PTR o
     struct mod_slot *sl = NULL;
     struct mod_session *s;
     int32_t idx = -1;
-    CK_RV rv = mod_ready();
+    CK_RV rv = mod_slot_get(id, &sl);
 
-    if (rv != CKR_OK)
-        return rv;
-    rv = mod_slot_get(id, &sl);
     if (rv != CKR_OK)
         return rv;
     if (!(flags & CKF_SERIAL_SESSION))
@@ -233,11 +230,8 @@ static CK_RV close_all(CK_SLOT_ID id)
     struct mod_slot *sl = NULL;
     struct mod_session *s;
     int32_t i;
-    CK_RV rv = mod_ready();
+    CK_RV rv = mod_slot_get(id, &sl);
 
-    if (rv != CKR_OK)
-        return rv;
-    rv = mod_slot_get(id, &sl);
     if (rv != CKR_OK)
         return rv;
     mod_lock_acquire(mod_g.global);

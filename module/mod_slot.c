@@ -12,6 +12,10 @@
 
 CK_RV mod_slot_get(CK_SLOT_ID id, struct mod_slot **out)
 {
+    CK_RV rv = mod_ready();
+
+    if (rv != CKR_OK)
+        return rv;
     if (id >= mod_g.nslots)
         return CKR_SLOT_ID_INVALID;
     *out = &mod_g.slots[id];
@@ -119,11 +123,8 @@ CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PT
 static CK_RV get_slot_info(CK_SLOT_ID id, CK_SLOT_INFO_PTR info)
 {
     struct mod_slot *sl = NULL;
-    CK_RV rv = mod_ready();
+    CK_RV rv = mod_slot_get(id, &sl);
 
-    if (rv != CKR_OK)
-        return rv;
-    rv = mod_slot_get(id, &sl);
     if (rv != CKR_OK)
         return rv;
     if (info == NULL)
@@ -171,11 +172,8 @@ static void fill_token_info(struct mod_slot *sl, CK_TOKEN_INFO_PTR info)
 static CK_RV get_token_info(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
 {
     struct mod_slot *sl = NULL;
-    CK_RV rv = mod_ready();
+    CK_RV rv = mod_slot_get(id, &sl);
 
-    if (rv != CKR_OK)
-        return rv;
-    rv = mod_slot_get(id, &sl);
     if (rv != CKR_OK)
         return rv;
     if (info == NULL)
@@ -195,11 +193,8 @@ CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 static CK_RV get_mech_list(CK_SLOT_ID id, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count)
 {
     struct mod_slot *sl = NULL;
-    CK_RV rv = mod_ready();
+    CK_RV rv = mod_slot_get(id, &sl);
 
-    if (rv != CKR_OK)
-        return rv;
-    rv = mod_slot_get(id, &sl);
     if (rv != CKR_OK)
         return rv;
     if (count == NULL)
@@ -218,11 +213,8 @@ CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList
 static CK_RV get_mech_info(CK_SLOT_ID id, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR info)
 {
     struct mod_slot *sl = NULL;
-    CK_RV rv = mod_ready();
+    CK_RV rv = mod_slot_get(id, &sl);
 
-    if (rv != CKR_OK)
-        return rv;
-    rv = mod_slot_get(id, &sl);
     if (rv != CKR_OK)
         return rv;
     if (info == NULL)
