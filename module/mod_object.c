@@ -137,6 +137,19 @@ static CK_RV token_object_rv(const struct mod_session *s, struct st_object *o, b
     return CKR_TOKEN_WRITE_PROTECTED;
 }
 
+/* The entry of session object oh, which the caller may change (destroy: destroy); token objects
+ * and unknown handles get their CK_RV (token_object_rv, CKR_OBJECT_HANDLE_INVALID). */
+static CK_RV modifiable_entry(struct mod_slot *sl, const struct mod_session *s, CK_OBJECT_HANDLE oh,
+                              bool destroy, int32_t *i)
+{
+    *i = mod_object_find_entry(sl, oh);
+    if (*i < 0)
+        return CKR_OBJECT_HANDLE_INVALID;
+    if (sl->objs[*i].owner == 0)
+        return token_object_rv(s, sl->objs[*i].obj, destroy);
+    return CKR_OK;
+}
+
 static CK_RV destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh)
 {
     struct mod_slot *sl = NULL;
@@ -146,14 +159,9 @@ static CK_RV destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh)
 
     if (rv != CKR_OK)
         return rv;
-    i = mod_object_find_entry(sl, oh);
-    rv = CKR_OBJECT_HANDLE_INVALID;
-    if (i < 0)
+    rv = modifiable_entry(sl, s, oh, true, &i);
+    if (rv != CKR_OK)
         goto out;
-    if (sl->objs[i].owner == 0) {
-        rv = token_object_rv(s, sl->objs[i].obj, true);
-        goto out;
-    }
     rv = CKR_ACTION_PROHIBITED;
     if (!st_object_is_destroyable(sl->objs[i].obj))
         goto out;
@@ -234,14 +242,9 @@ static CK_RV set_attrs(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh, CK_ATTRIBUTE_PT
 
     if (rv != CKR_OK)
         return rv;
-    i = mod_object_find_entry(sl, oh);
-    rv = CKR_OBJECT_HANDLE_INVALID;
-    if (i < 0)
+    rv = modifiable_entry(sl, s, oh, false, &i);
+    if (rv != CKR_OK)
         goto out;
-    if (sl->objs[i].owner == 0) {
-        rv = token_object_rv(s, sl->objs[i].obj, false);
-        goto out;
-    }
     rv = mod_template_check(sl, t, n);
     if (rv != CKR_OK)
         goto out;
