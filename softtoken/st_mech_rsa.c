@@ -142,8 +142,11 @@ static const CK_BYTE *raw_input(const struct st_op *op, const CK_BYTE *in, CK_UL
     return tmp;
 }
 
-static CK_RV raw_sign(struct st_op *op, const CK_BYTE *in, CK_ULONG inlen, CK_BYTE_PTR out,
-                      CK_ULONG_PTR outlen)
+/* EVP_PKEY_sign and EVP_PKEY_encrypt have one shape: k bytes out of a k-byte (or padded) input. */
+typedef int (*pkey_fn)(EVP_PKEY_CTX *, unsigned char *, size_t *, const unsigned char *, size_t);
+
+static CK_RV raw_one_shot(struct st_op *op, const CK_BYTE *in, CK_ULONG inlen, CK_BYTE_PTR out,
+                          CK_ULONG_PTR outlen, pkey_fn fn, const char *fn_name)
 {
     CK_RV rv = check_input(op, inlen);
     if (rv != CKR_OK)
@@ -155,12 +158,18 @@ static CK_RV raw_sign(struct st_op *op, const CK_BYTE *in, CK_ULONG inlen, CK_BY
     CK_BYTE tmp[RSA_MAX_BYTES];
     const CK_BYTE *data = raw_input(op, in, &inlen, tmp);
     size_t n = *outlen;
-    if (EVP_PKEY_sign(op->pctx, out, &n, data, inlen) <= 0)
-        rv = st_ossl_err("EVP_PKEY_sign", CKR_FUNCTION_FAILED);
+    if (fn(op->pctx, out, &n, data, inlen) <= 0)
+        rv = st_ossl_err(fn_name, CKR_FUNCTION_FAILED);
     else
         *outlen = (CK_ULONG)n;
     OPENSSL_cleanse(tmp, sizeof(tmp));
     return rv;
+}
+
+static CK_RV raw_sign(struct st_op *op, const CK_BYTE *in, CK_ULONG inlen, CK_BYTE_PTR out,
+                      CK_ULONG_PTR outlen)
+{
+    return raw_one_shot(op, in, inlen, out, outlen, EVP_PKEY_sign, "EVP_PKEY_sign");
 }
 
 static CK_RV raw_verify(struct st_op *op, const CK_BYTE *data, CK_ULONG len, const CK_BYTE *sig,
@@ -181,22 +190,7 @@ static CK_RV raw_verify(struct st_op *op, const CK_BYTE *data, CK_ULONG len, con
 static CK_RV raw_encrypt(struct st_op *op, const CK_BYTE *in, CK_ULONG inlen, CK_BYTE_PTR out,
                          CK_ULONG_PTR outlen)
 {
-    CK_RV rv = check_input(op, inlen);
-    if (rv != CKR_OK)
-        return rv;
-    bool go;
-    rv = st_out_room(op->out_len, out, outlen, &go);
-    if (!go)
-        return rv;
-    CK_BYTE tmp[RSA_MAX_BYTES];
-    const CK_BYTE *data = raw_input(op, in, &inlen, tmp);
-    size_t n = *outlen;
-    if (EVP_PKEY_encrypt(op->pctx, out, &n, data, inlen) <= 0)
-        rv = st_ossl_err("EVP_PKEY_encrypt", CKR_FUNCTION_FAILED);
-    else
-        *outlen = (CK_ULONG)n;
-    OPENSSL_cleanse(tmp, sizeof(tmp));
-    return rv;
+    return raw_one_shot(op, in, inlen, out, outlen, EVP_PKEY_encrypt, "EVP_PKEY_encrypt");
 }
 
 /* The plaintext length is only known after the private-key operation: a length query answers
