@@ -313,41 +313,53 @@ static enum kr_err tdquote_decode(const json_t *j, struct kr_blob *quote)
     return KR_OK;
 }
 
-enum kr_err kr_maa_tdquote_fetch(struct kr_http *http, const char *imds, const unsigned char *td,
-                                 size_t td_len, struct kr_blob *quote)
+/* POST {"<field>": base64url(data)} to base + path and parse the JSON answer into *j; resp is the
+ * caller's (for its request id), cleaned by the caller. */
+static enum kr_err post_b64_field(struct kr_http *http, const char *base, const char *path,
+                                  const char *const *headers, bool no_proxy, enum kr_stage stage,
+                                  const char *what, const char *field, const unsigned char *data,
+                                  size_t len, struct kr_http_resp *resp, json_t **j)
 {
-    static const char *const headers[] = {"Content-Type: application/json", NULL};
-    struct kr_http_resp resp = {0};
-    json_t *j = NULL;
     char *body = NULL;
-    char *report = kr_b64url_encode(td, td_len);
-    char *url = join_url(imds, "/acc/tdquote");
-    json_t *req_body = report != NULL ? json_pack("{s:s}", "report", report) : NULL;
+    char *b64 = kr_b64url_encode(data, len);
+    char *url = join_url(base, path);
+    json_t *req_body = b64 != NULL ? json_pack("{s:s}", field, b64) : NULL;
     enum kr_err err = KR_ERR_NOMEM;
     if (url == NULL || req_body == NULL)
         goto out;
     body = json_dumps(req_body, JSON_COMPACT);
     if (body == NULL)
         goto out;
-    struct kr_http_req req = {.stage = KR_STAGE_EVIDENCE,
+    struct kr_http_req req = {.stage = stage,
                               .method = "POST",
                               .url = url,
                               .headers = headers,
                               .body = body,
                               .body_len = strlen(body),
-                              .no_proxy = true};
-    err = kr_http_request(http, &req, &resp);
+                              .no_proxy = no_proxy};
+    err = kr_http_request(http, &req, resp);
     if (err == KR_OK)
-        err = get_json(&resp, KR_STAGE_EVIDENCE, "TD quote", &j);
+        err = get_json(resp, stage, what, j);
+out:
+    json_decref(req_body);
+    free(body);
+    free(b64);
+    free(url);
+    return err;
+}
+
+enum kr_err kr_maa_tdquote_fetch(struct kr_http *http, const char *imds, const unsigned char *td,
+                                 size_t td_len, struct kr_blob *quote)
+{
+    static const char *const headers[] = {"Content-Type: application/json", NULL};
+    struct kr_http_resp resp = {0};
+    json_t *j = NULL;
+    enum kr_err err = post_b64_field(http, imds, "/acc/tdquote", headers, true, KR_STAGE_EVIDENCE,
+                                     "TD quote", "report", td, td_len, &resp, &j);
     if (err == KR_OK)
         err = tdquote_decode(j, quote);
-out:
     json_decref(j);
-    json_decref(req_body);
     kr_http_resp_cleanup(&resp);
-    free(body);
-    free(report);
-    free(url);
     return err;
 }
 
@@ -360,25 +372,10 @@ enum kr_err kr_maa_attest_post(struct kr_http *http, const char *maa, const char
                                           "Accept: application/json", NULL};
     struct kr_http_resp resp = {0};
     json_t *j = NULL;
-    char *body = NULL;
-    char *b64 = kr_b64url_encode((const unsigned char *)info, strlen(info));
-    char *url = join_url(maa, "/attest/AzureGuest?api-version=2020-10-01");
-    json_t *req_body = b64 != NULL ? json_pack("{s:s}", "AttestationInfo", b64) : NULL;
-    enum kr_err err = KR_ERR_NOMEM;
-    if (url == NULL || req_body == NULL)
-        goto out;
-    body = json_dumps(req_body, JSON_COMPACT);
-    if (body == NULL)
-        goto out;
-    struct kr_http_req req = {.stage = KR_STAGE_ATTEST,
-                              .method = "POST",
-                              .url = url,
-                              .headers = headers,
-                              .body = body,
-                              .body_len = strlen(body)};
-    err = kr_http_request(http, &req, &resp);
-    if (err == KR_OK)
-        err = get_json(&resp, KR_STAGE_ATTEST, "MAA AzureGuest", &j);
+    enum kr_err err =
+            post_b64_field(http, maa, "/attest/AzureGuest?api-version=2020-10-01", headers, false,
+                           KR_STAGE_ATTEST, "MAA AzureGuest", "AttestationInfo",
+                           (const unsigned char *)info, strlen(info), &resp, &j);
     if (err == KR_OK) {
         const char *tok = json_string_value(json_object_get(j, "token"));
         *token_out = tok != NULL ? strdup(tok) : NULL;
@@ -387,13 +384,8 @@ enum kr_err kr_maa_attest_post(struct kr_http *http, const char *maa, const char
             U_LOG_ERR("kr", "attest: MAA response has no \"token\" (x-ms-request-id %s)",
                       resp.request_id);
     }
-out:
     json_decref(j);
-    json_decref(req_body);
     kr_http_resp_cleanup(&resp);
-    free(body);
-    free(b64);
-    free(url);
     return err;
 }
 
