@@ -172,6 +172,13 @@ CK_RV st_op_new_usage(enum st_op_type type, const CK_MECHANISM *mech, struct st_
  */
 CK_RV st_out_room(CK_ULONG need, CK_BYTE_PTR out, CK_ULONG_PTR outlen, bool *go);
 
+/** One-shot EVP_DigestSign / EVP_DigestVerify on op->md, for mechanisms whose signature is
+ *  always op->out_len bytes (RSA with a hash, EdDSA). */
+CK_RV st_op_digest_sign(struct st_op *op, const CK_BYTE *in, CK_ULONG inlen, CK_BYTE_PTR out,
+                        CK_ULONG_PTR outlen);
+CK_RV st_op_digest_verify(struct st_op *op, const CK_BYTE *data, CK_ULONG len, const CK_BYTE *sig,
+                          CK_ULONG siglen);
+
 /** Append to op->buf (grows; the old buffer is wiped). CKR_HOST_MEMORY. */
 CK_RV st_op_buffer(struct st_op *op, const CK_BYTE *in, CK_ULONG inlen);
 

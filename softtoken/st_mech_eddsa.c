@@ -29,30 +29,6 @@ static CK_RV eddsa_init(struct st_op *op, const CK_MECHANISM *m)
     return r == 1 ? CKR_OK : st_ossl_err("EdDSA init", CKR_KEY_TYPE_INCONSISTENT);
 }
 
-static CK_RV eddsa_sign(struct st_op *op, const CK_BYTE *in, CK_ULONG inlen, CK_BYTE_PTR out,
-                        CK_ULONG_PTR outlen)
-{
-    bool go;
-    CK_RV rv = st_out_room(op->out_len, out, outlen, &go);
-    if (!go)
-        return rv;
-    size_t n = *outlen;
-    if (EVP_DigestSign(op->md, out, &n, in, inlen) != 1)
-        return st_ossl_err("EdDSA sign", CKR_FUNCTION_FAILED);
-    *outlen = (CK_ULONG)n;
-    return CKR_OK;
-}
-
-static CK_RV eddsa_verify(struct st_op *op, const CK_BYTE *data, CK_ULONG len, const CK_BYTE *sig,
-                          CK_ULONG siglen)
-{
-    if (siglen != op->out_len)
-        return CKR_SIGNATURE_LEN_RANGE;
-    if (EVP_DigestVerify(op->md, sig, siglen, data, len) != 1)
-        return st_ossl_err("EdDSA verify", CKR_SIGNATURE_INVALID);
-    return CKR_OK;
-}
-
 static CK_RV ed_keypair_gen(const struct st_mech_desc *d, const CK_MECHANISM *m,
                             const CK_ATTRIBUTE *pub_tmpl, CK_ULONG npub,
                             const CK_ATTRIBUTE *priv_tmpl, CK_ULONG npriv, struct st_object **pub,
@@ -81,8 +57,8 @@ static CK_RV ed_keypair_gen(const struct st_mech_desc *d, const CK_MECHANISM *m,
 
 static const struct st_mech_ops eddsa_ops = {
         .init = eddsa_init,
-        .sign = eddsa_sign,
-        .verify = eddsa_verify,
+        .sign = st_op_digest_sign,
+        .verify = st_op_digest_verify,
 };
 
 static const struct st_mech_ops keygen_ops = {.keypair_gen = ed_keypair_gen};

@@ -254,20 +254,6 @@ static CK_RV hash_sign_final(struct st_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out
     return CKR_OK;
 }
 
-static CK_RV hash_sign(struct st_op *op, const CK_BYTE *in, CK_ULONG inlen, CK_BYTE_PTR out,
-                       CK_ULONG_PTR outlen)
-{
-    bool go;
-    CK_RV rv = st_out_room(op->out_len, out, outlen, &go);
-    if (!go)
-        return rv;
-    size_t n = *outlen;
-    if (EVP_DigestSign(op->md, out, &n, in, inlen) != 1)
-        return st_ossl_err("EVP_DigestSign", CKR_FUNCTION_FAILED);
-    *outlen = (CK_ULONG)n;
-    return CKR_OK;
-}
-
 static CK_RV hash_verify_update(struct st_op *op, const CK_BYTE *in, CK_ULONG inlen)
 {
     if (EVP_DigestVerifyUpdate(op->md, in, inlen) != 1)
@@ -281,16 +267,6 @@ static CK_RV hash_verify_final(struct st_op *op, const CK_BYTE *sig, CK_ULONG si
         return CKR_SIGNATURE_LEN_RANGE;
     if (EVP_DigestVerifyFinal(op->md, sig, siglen) != 1)
         return st_ossl_err("EVP_DigestVerifyFinal", CKR_SIGNATURE_INVALID);
-    return CKR_OK;
-}
-
-static CK_RV hash_verify(struct st_op *op, const CK_BYTE *data, CK_ULONG len, const CK_BYTE *sig,
-                         CK_ULONG siglen)
-{
-    if (siglen != op->out_len)
-        return CKR_SIGNATURE_LEN_RANGE;
-    if (EVP_DigestVerify(op->md, sig, siglen, data, len) != 1)
-        return st_ossl_err("EVP_DigestVerify", CKR_SIGNATURE_INVALID);
     return CKR_OK;
 }
 
@@ -384,10 +360,10 @@ static const struct st_mech_ops pss_ops = {
 
 static const struct st_mech_ops hash_ops = {
         .init = hash_init,
-        .sign = hash_sign,
+        .sign = st_op_digest_sign,
         .sign_update = hash_sign_update,
         .sign_final = hash_sign_final,
-        .verify = hash_verify,
+        .verify = st_op_digest_verify,
         .verify_update = hash_verify_update,
         .verify_final = hash_verify_final,
 };

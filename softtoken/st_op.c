@@ -281,6 +281,30 @@ CK_RV st_out_room(CK_ULONG need, CK_BYTE_PTR out, CK_ULONG_PTR outlen, bool *go)
     return CKR_OK;
 }
 
+CK_RV st_op_digest_sign(struct st_op *op, const CK_BYTE *in, CK_ULONG inlen, CK_BYTE_PTR out,
+                        CK_ULONG_PTR outlen)
+{
+    bool go;
+    CK_RV rv = st_out_room(op->out_len, out, outlen, &go);
+    if (!go)
+        return rv;
+    size_t n = *outlen;
+    if (EVP_DigestSign(op->md, out, &n, in, inlen) != 1)
+        return st_ossl_err("EVP_DigestSign", CKR_FUNCTION_FAILED);
+    *outlen = (CK_ULONG)n;
+    return CKR_OK;
+}
+
+CK_RV st_op_digest_verify(struct st_op *op, const CK_BYTE *data, CK_ULONG len, const CK_BYTE *sig,
+                          CK_ULONG siglen)
+{
+    if (siglen != op->out_len)
+        return CKR_SIGNATURE_LEN_RANGE;
+    if (EVP_DigestVerify(op->md, sig, siglen, data, len) != 1)
+        return st_ossl_err("EVP_DigestVerify", CKR_SIGNATURE_INVALID);
+    return CKR_OK;
+}
+
 CK_RV st_op_buffer(struct st_op *op, const CK_BYTE *in, CK_ULONG inlen)
 {
     if (inlen == 0)
