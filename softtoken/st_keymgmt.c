@@ -96,6 +96,20 @@ static CK_RV tmpl_expect(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE
     return *(const CK_ULONG *)a->pValue == want ? CKR_OK : CKR_TEMPLATE_INCONSISTENT;
 }
 
+CK_RV st_keygen_random_secret(const struct st_mech_desc *d, CK_KEY_TYPE kt, CK_ULONG len,
+                              const CK_ATTRIBUTE *tmpl, CK_ULONG n, struct st_object **out)
+{
+    struct u_secbuf *v = u_secbuf_new(len);
+    if (v == NULL)
+        return CKR_HOST_MEMORY;
+    CK_RV rv = st_random(v->data, len);
+    if (rv != CKR_OK) {
+        u_secbuf_free(v);
+        return rv;
+    }
+    return st_object_new_secret(v, kt, tmpl, n, ST_ORIGIN_GENERATE, d->type, NULL, out);
+}
+
 CK_RV st_key_generate(const CK_MECHANISM *mech, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
                       struct st_object **out)
 {

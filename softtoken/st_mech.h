@@ -172,6 +172,11 @@ CK_RV st_op_new_usage(enum st_op_type type, const CK_MECHANISM *mech, struct st_
  */
 CK_RV st_out_room(CK_ULONG need, CK_BYTE_PTR out, CK_ULONG_PTR outlen, bool *go);
 
+/** C_GenerateKey's common end for secret keys: `len` random bytes (length already checked by
+ *  the family) become a CKO_SECRET_KEY of type `kt` (st_keymgmt.c). */
+CK_RV st_keygen_random_secret(const struct st_mech_desc *d, CK_KEY_TYPE kt, CK_ULONG len,
+                              const CK_ATTRIBUTE *tmpl, CK_ULONG n, struct st_object **out);
+
 /** One-shot EVP_DigestSign / EVP_DigestVerify on op->md, for mechanisms whose signature is
  *  always op->out_len bytes (RSA with a hash, EdDSA). */
 CK_RV st_op_digest_sign(struct st_op *op, const CK_BYTE *in, CK_ULONG inlen, CK_BYTE_PTR out,

@@ -526,15 +526,7 @@ static CK_RV aes_keygen(const struct st_mech_desc *d, const CK_MECHANISM *m,
         return rv;
     if (len != 16 && len != 24 && len != 32)
         return CKR_ATTRIBUTE_VALUE_INVALID;
-    struct u_secbuf *v = u_secbuf_new(len);
-    if (v == NULL)
-        return CKR_HOST_MEMORY;
-    rv = st_random(v->data, len);
-    if (rv != CKR_OK) {
-        u_secbuf_free(v);
-        return rv;
-    }
-    return st_object_new_secret(v, CKK_AES, tmpl, n, ST_ORIGIN_GENERATE, d->type, NULL, out);
+    return st_keygen_random_secret(d, CKK_AES, len, tmpl, n, out);
 }
 
 /* ---- rows ---- */

@@ -134,16 +134,7 @@ static CK_RV generic_keygen(const struct st_mech_desc *d, const CK_MECHANISM *m,
         return rv;
     if (len < d->info.ulMinKeySize || len > d->info.ulMaxKeySize)
         return CKR_KEY_SIZE_RANGE;
-    struct u_secbuf *v = u_secbuf_new(len);
-    if (v == NULL)
-        return CKR_HOST_MEMORY;
-    rv = st_random(v->data, len);
-    if (rv != CKR_OK) {
-        u_secbuf_free(v);
-        return rv;
-    }
-    return st_object_new_secret(v, CKK_GENERIC_SECRET, tmpl, n, ST_ORIGIN_GENERATE, d->type, NULL,
-                                out);
+    return st_keygen_random_secret(d, CKK_GENERIC_SECRET, len, tmpl, n, out);
 }
 
 static const struct st_mech_ops hmac_ops = {
