@@ -199,7 +199,8 @@ enum kr_err kr_akv_get_cert(struct kr_http *http, const char *vault, const char 
     if (err == KR_OK) {
         err = kr_akv_parse_cert(resp.body, resp.body_len, der, der_len, key_kid);
         if (err != KR_OK)
-            U_LOG_ERR("kr", "metadata: certificate %s: %s", name, kr_err_str(err));
+            U_LOG_ERR("kr", "metadata: certificate %s: %s (x-ms-request-id %s)", name,
+                      kr_err_str(err), resp.request_id[0] ? resp.request_id : "-");
     }
     kr_http_resp_cleanup(&resp);
     free(url);
