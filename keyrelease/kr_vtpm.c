@@ -568,8 +568,15 @@ static enum kr_err policy_session(struct kr_vtpm *t, uint32_t mask, enum kr_stag
             return tpm_fail(t, stage, "TRSess_SetAttributes (policy session)", rc);
         }
     }
-    rc = Esys_PolicyPCR(t->esys, t->policy_sess, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &current,
-                        &sel);
+    /* Through SAPI as RSA_Decrypt below: PolicyPCR takes no authorization; ESYS's bookkeeping
+     * cost ~0.15 ms of CPU per call (start-up bench, 64 keys: 253 -> 243 ms median CPU). */
+    TSS2_SYS_CONTEXT *sys = NULL;
+    TPM2_HANDLE sess = 0;
+    rc = Esys_GetSysContext(t->esys, &sys);
+    if (rc == TSS2_RC_SUCCESS)
+        rc = Esys_TR_GetTpmHandle(t->esys, t->policy_sess, &sess);
+    if (rc == TSS2_RC_SUCCESS)
+        rc = Tss2_Sys_PolicyPCR(sys, sess, NULL, &current, &sel, NULL);
     if (rc != TSS2_RC_SUCCESS) {
         policy_session_drop(t);
         return tpm_fail(t, stage, "PolicyPCR", rc);
