@@ -247,6 +247,9 @@ class Emulator:
         self._seed_identities()
         from . import snp
         self.amd = snp.AmdChain.generate(new_rsa=pki.new_rsa)
+        if "reported_tcb" in self.snp_fields:     # the seed's CVM runs at another TCB
+            self.amd.reissue_vcek(snp.SnpReport(
+                reported_tcb=self.snp_fields["reported_tcb"]).reported_tcb)
         self.amd.save(os.path.join(self.dir, "amd"))
         self.tdx_quote_key = ec.generate_private_key(ec.SECP256R1())
         os.makedirs(os.path.join(self.dir, "tdx"), exist_ok=True)
@@ -360,11 +363,24 @@ class Emulator:
         tdc = dict(self._base_td)
         tdc.update(td_fields or {})
         tdx.TdReport(**{k: v for k, v in tdc.items() if k != "report_data"})  # validate names
+        self._follow_reported_tcb(cfg)
         self.cvm.config["snp_fields"] = cfg
         self.cvm.config["td_fields"] = tdc
         self.cvm.regenerate()
         self.snp_fields = dict(fields)
         self.td_fields = dict(td_fields or {})
+
+    def _follow_reported_tcb(self, snp_fields):
+        """A platform at another TCB has the VCEK of that TCB, and THIM serves that one: reissue
+        the test VCEK for the report's reported_tcb (same chip, same key: the relay keeps
+        signing with it) so that MAA accepts the report and the release policy judges the SVN
+        claims. Without this a changed TCB only made MAA refuse (VCEK/TCB mismatch)."""
+        from . import snp
+        tcb = snp.SnpReport(**{k: v for k, v in snp_fields.items()
+                               if k != "report_data"}).reported_tcb
+        if tcb != self.amd.tcb:
+            self.amd.reissue_vcek(tcb)
+            self.amd.save(os.path.join(self.dir, "amd"))
 
     def mint_maa_token(self, claims):
         """Admin/test helper: a token signed by the emulator's MAA key (iss, iat, nbf, exp

@@ -219,6 +219,60 @@ def test_measurement_decides_demo_denied(emu):
         emu.cvm_report()
 
 
+def _policy_key(emu, name, *conditions):
+    """An exportable oct-HSM key released only under `conditions` from the emulator's MAA."""
+    if emu.kv("GET", "/keys/" + name).status == 200:
+        return
+    pol = {"version": "1.0.0", "anyOf": [{"authority": emu.env["SKR_EMU_MAA"],
+                                          "allOf": list(conditions)}]}
+    r = emu.kv("POST", "/keys/%s/create" % name, {
+        "kty": "oct-HSM", "key_size": 256, "attributes": {"exportable": True},
+        "release_policy": {"data": jose.b64url(json.dumps(pol).encode())}})
+    assert r.status == 200, r
+
+
+def test_tcb_decides_release(emu):
+    """A CVM at a lower TCB attests (THIM serves the VCEK of that TCB, as Azure's does), its SVN
+    claims say so, and a policy that requires the newer bootloader refuses it."""
+    _policy_key(emu, "needs-bl3", {"claim": "x-ms-isolation-tee.x-ms-sevsnpvm-bootloader-svn",
+                                   "greaterOrEquals": 3})
+    before = thim(emu)
+    emu.cvm_report(reported_tcb={"bootloader": 2, "tee": 0, "snp": 8, "microcode": 115})
+    try:
+        assert thim(emu)["tcbm"] == "7308000000000002" != before["tcbm"]
+        jwt, _eph = attest(emu)
+        tee = decode_jws(jwt)[1]["x-ms-isolation-tee"]
+        assert tee["x-ms-sevsnpvm-bootloader-svn"] == 2
+        assert tee["x-ms-sevsnpvm-microcode-svn"] == 115
+        r = emu.release("needs-bl3", jwt)
+        assert r.status == 403 and r.json()["error"]["code"] == "Forbidden", r
+    finally:
+        emu.cvm_report()
+    assert thim(emu)["tcbm"] == before["tcbm"]
+    jwt, eph = attest(emu)
+    assert decode_jws(jwt)[1]["x-ms-isolation-tee"]["x-ms-sevsnpvm-bootloader-svn"] == 3
+    release_and_unwrap(emu, "needs-bl3", jwt, eph, "RSA_AES_KEY_WRAP_256")
+
+
+def test_family_and_image_id_decide_release(emu):
+    _policy_key(emu, "needs-image",
+                {"claim": "x-ms-isolation-tee.x-ms-sevsnpvm-familyId",
+                 "equals": "01000000000000000000000000000000"},
+                {"claim": "x-ms-isolation-tee.x-ms-sevsnpvm-imageId",
+                 "equals": "02000000000000000000000000000000"})
+    emu.cvm_report(family_id="aa" * 16, image_id="bb" * 16)
+    try:
+        jwt, _eph = attest(emu)
+        tee = decode_jws(jwt)[1]["x-ms-isolation-tee"]
+        assert tee["x-ms-sevsnpvm-familyId"] == "aa" * 16
+        assert tee["x-ms-sevsnpvm-imageId"] == "bb" * 16
+        assert emu.release("needs-image", jwt).status == 403
+    finally:
+        emu.cvm_report()
+    jwt, eph = attest(emu)
+    release_and_unwrap(emu, "needs-image", jwt, eph, "CKM_RSA_AES_KEY_WRAP")
+
+
 # ---- MAA faults seen by the release ------------------------------------------------------------
 
 @pytest.mark.parametrize("kind,status", [("bad-signature", 400), ("expired", 400),
