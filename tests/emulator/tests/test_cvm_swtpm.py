@@ -17,6 +17,10 @@ def test_handles_and_nv_indexes(cvm):
             assert cvm_mod.handle_exists(ectx, h), hex(h)
         ak_pub, _, _ = ectx.read_public(ectx.tr_from_tpmpublic(cvm_mod.AK_HANDLE))
         assert int(ak_pub.publicArea.objectAttributes) == cvm_mod.AK_ATTRS
+        assert ak_pub.publicArea.parameters.rsaDetail.keyBits == 2048
+        attrs = int(ak_pub.publicArea.objectAttributes)
+        assert attrs & 0x10000 and attrs & 0x40000          # TPMA_OBJECT restricted | sign
+        assert not attrs & 0x20000                          # not a decryption key
         nv_pub, _ = ectx.nv_read_public(ectx.tr_from_tpmpublic(cvm_mod.NV_HCL_REPORT))
         assert nv_pub.nvPublic.dataSize == 2048
         ak_cert = cvm_mod.nv_read_all(ectx, cvm_mod.NV_AK_CERT)
@@ -53,7 +57,9 @@ def test_hcl_report_in_nv(cvm, amd_chain):
 
 def test_settable_report_fields(tmp_path, amd_chain, ak_ca):
     c = start_cvm(tmp_path / "dbg", amd_chain, ak_ca,
-                  {"debug": True, "measurement": "11" * 48, "vmpl": 2, "host_data": "22" * 32})
+                  {"debug": True, "measurement": "11" * 48, "vmpl": 2, "host_data": "22" * 32,
+                   "family_id": "33" * 16, "image_id": "44" * 16,
+                   "reported_tcb": {"bootloader": 1, "tee": 2, "snp": 7, "microcode": 99}})
     try:
         rep = hcl.parse(guest.read_hcl_report(c.tcti))
     finally:
@@ -62,7 +68,13 @@ def test_settable_report_fields(tmp_path, amd_chain, ak_ca):
     assert claims["x-ms-sevsnpvm-is-debuggable"] is True
     assert claims["x-ms-sevsnpvm-launchmeasurement"] == "11" * 48
     assert claims["x-ms-sevsnpvm-vmpl"] == 2 and claims["x-ms-sevsnpvm-hostdata"] == "22" * 32
+    assert claims["x-ms-sevsnpvm-familyId"] == "33" * 16
+    assert claims["x-ms-sevsnpvm-imageId"] == "44" * 16
+    assert (claims["x-ms-sevsnpvm-bootloader-svn"], claims["x-ms-sevsnpvm-tee-svn"],
+            claims["x-ms-sevsnpvm-snpfw-svn"], claims["x-ms-sevsnpvm-microcode-svn"]) == \
+        (1, 2, 7, 99)
     assert rep.binding_ok()
+    snp.verify_report_signature(rep.hw_raw, amd_chain.vcek.public_key())
 
 
 def test_user_data_write_regenerates_the_report(cvm, amd_chain):
