@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """Test helpers: a software stand-in for the TPM ephemeral key, key_hsm unwrap (§f), checks."""
 import json
+import time
 
+import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.keywrap import aes_key_unwrap_with_padding
@@ -76,3 +79,28 @@ def check_released(plaintext, released_key, private_export):
             (pub["crv"], pub["x"], pub["y"])
     mine = serialization.load_pem_private_key(private_export["pem"].encode(), None)
     assert mine.private_numbers() == priv.private_numbers()
+
+
+def pem_public_key(path):
+    with open(path, "rb") as f:
+        return x509.load_pem_x509_certificate(f.read()).public_key()
+
+
+def assert_token_fault(token, kind, public_key, good_issuer):
+    """The token shows the injected fault itself (not only through a refusal elsewhere), and
+    nothing else is wrong with it."""
+    _h, claims, _s, _i = jose.split(token)
+    now = time.time()
+    if kind == "bad-signature":
+        with pytest.raises(jose.JoseError):
+            jose.verify_rs256(token, public_key)
+    else:
+        jose.verify_rs256(token, public_key)
+    assert (claims["exp"] < now) == (kind == "expired"), claims
+    assert (claims["iss"] != good_issuer) == (kind == "wrong-issuer"), claims
+
+
+def assert_token_clean(token, public_key, good_issuer):
+    _h, claims, _s, _i = jose.split(token)
+    jose.verify_rs256(token, public_key)
+    assert claims["exp"] > time.time() and claims["iss"] == good_issuer

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from conftest import ROOT
-from helpers import cvm_claims
-from skremu import jose
+from helpers import assert_token_clean, assert_token_fault, cvm_claims, pem_public_key
+from skremu import client, jose
 
 OIDC = "/.well-known/openid-configuration"
 
@@ -94,28 +94,41 @@ def test_release_jws_bad_signature(emu):
                 jose.verify_rs256(jws, leaf.public_key())
 
 
-@pytest.mark.parametrize("endpoint,kind", [("imds-token", "expired"),
-                                           ("imds-token", "wrong-issuer"),
-                                           ("imds-token", "bad-signature")])
+TOKEN_KINDS = ("expired", "wrong-issuer", "bad-signature")
+
+
+def _entra(emu):
+    return (pem_public_key(os.path.join(emu.dir, "pki", "entra-signing.crt")),
+            "https://sts.windows.net/%s/" % emu.tenant)
+
+
+@pytest.mark.parametrize("kind", TOKEN_KINDS)
+@pytest.mark.parametrize("endpoint", ["imds-token", "imds"])
 def test_bearer_token_faults(emu, endpoint, kind):
     emu.fault(endpoint, kind, count=1)
     bad = emu.imds_token()
+    assert_token_fault(bad, kind, *_entra(emu))
     r = emu.kv("GET", "/keys/demo-rsa", token=bad)
     assert r.status == 401 and r.json()["error"]["code"] == "Unauthorized"
-    assert emu.kv("GET", "/keys/demo-rsa").status == 200
+    good = emu.imds_token()
+    assert_token_clean(good, *_entra(emu))
+    assert emu.kv("GET", "/keys/demo-rsa", token=good).status == 200
 
 
-def test_entra_token_faults(emu):
+@pytest.mark.parametrize("kind", TOKEN_KINDS)
+def test_entra_token_faults(emu, kind):
     app = emu.identities["app"]
     with open(app["secret_file"]) as f:
         form = {"client_id": app["client_id"], "client_secret": f.read(),
                 "grant_type": "client_credentials",
                 "scope": "https://vault.azure.net/.default"}
     url = "%s/%s/oauth2/v2.0/token" % (emu.env["SKR_EMU_LOGIN"], emu.tenant)
-    emu.fault("entra-token", "expired", count=1)
+    emu.fault("entra-token", kind, count=1)
     tok = emu.req(url, "POST", form=form).json()["access_token"]
+    assert_token_fault(tok, kind, *_entra(emu))
     assert emu.kv("GET", "/keys", token=tok).status == 401
     tok = emu.req(url, "POST", form=form).json()["access_token"]
+    assert_token_clean(tok, *_entra(emu))
     assert emu.kv("GET", "/keys", token=tok).status == 200
 
 
@@ -145,17 +158,50 @@ def test_maa_snp_token_faults_refused_by_release(emu, kind, status):
         assert emu.kv("POST", "/keys/%s/create" % name, {
             "kty": "oct-HSM", "attributes": {"exportable": True},
             "release_policy": {"data": jose.b64url(json.dumps(pol).encode())}}).status == 200
+    maa_key = pem_public_key(os.path.join(emu.dir, "pki", "maa-signing.crt"))
     bad = emu.req(url, "POST", body).json()["token"]
+    assert_token_fault(bad, kind, maa_key, emu.env["SKR_EMU_MAA"])
     assert emu.release(name, bad).status == status
     good = emu.req(url, "POST", body).json()["token"]
+    assert_token_clean(good, maa_key, emu.env["SKR_EMU_MAA"])
     assert emu.release(name, good).status == 200
 
 
-def test_tls_wrong_host(emu):
-    emu.fault("akv", "wrong-host-cert", count=1)
+def _peer_names(url, ca):
+    """The DNS names of the certificate the server presents (verification off, to look)."""
+    from cryptography import x509
+    import socket
+    u = client.urllib.parse.urlsplit(url)
+    ctx = ssl.create_default_context(cafile=ca)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", u.port), 10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=u.hostname) as tls:
+            der = tls.getpeercert(binary_form=True)
+    cert = x509.load_der_x509_certificate(der)
+    return cert.extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+
+
+@pytest.mark.parametrize("service,fault_on,path", [
+    ("akv", "akv", "SKR_EMU_VAULT"), ("akv", "akv-release", "SKR_EMU_MHSM"),
+    ("maa", "maa", "SKR_EMU_MAA"), ("maa", "maa-certs", "SKR_EMU_MAA"),
+    ("entra", "entra", "SKR_EMU_LOGIN")])
+def test_tls_wrong_host(emu, service, fault_on, path):
+    url = emu.env[path]
+    host = client.urllib.parse.urlsplit(url).hostname
+    emu.fault(fault_on, "wrong-host-cert", count=1)
+    names = _peer_names(url, emu.ca)
+    assert names == ["wrong-host.invalid.skr.localhost"] and host not in names
+    emu.fault(fault_on, "wrong-host-cert", count=1)
     with pytest.raises(ssl.SSLCertVerificationError):
-        emu.kv("GET", "/keys/demo-rsa")
-    assert emu.kv("GET", "/keys/demo-rsa").status == 200
+        emu.req(url + "/")
+    assert emu.admin("GET", "/faults")["faults"] == []
+    assert host in _peer_names(url, emu.ca) or \
+        ("*." + host.split(".", 1)[1]) in _peer_names(url, emu.ca)
+    if service == "akv":
+        assert emu.kv("GET", "/keys/demo-rsa" if path == "SKR_EMU_VAULT" else "/keys/hsm-aes",
+                      base=url).status == 200
 
 
 def test_admin_rejects_unknown_kind(emu):

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from helpers import ENCS, check_released, decode_jws
+from helpers import (ENCS, assert_token_clean, assert_token_fault, check_released, decode_jws,
+                     pem_public_key)
 from skremu import guest, hcl, jose
 
 MAA_PATH = "/attest/AzureGuest?api-version=2020-10-01"
@@ -278,10 +279,14 @@ def test_family_and_image_id_decide_release(emu):
 @pytest.mark.parametrize("kind,status", [("bad-signature", 400), ("expired", 400),
                                          ("wrong-issuer", 403)])
 def test_maa_token_faults(emu, kind, status):
+    maa_key = pem_public_key(emu.dir + "/pki/maa-signing.crt")
     emu.fault("maa-attest-guest", kind, count=1)
     jwt, _eph = attest(emu)
-    assert emu.release("demo-rsa", jwt).status == status
+    assert_token_fault(jwt, kind, maa_key, emu.env["SKR_EMU_MAA"])
+    r = emu.release("demo-rsa", jwt)
+    assert r.status == status and "error" in r.json(), r
     jwt, _eph = attest(emu)
+    assert_token_clean(jwt, maa_key, emu.env["SKR_EMU_MAA"])
     assert emu.release("demo-rsa", jwt).status == 200
 
 
