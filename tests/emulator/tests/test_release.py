@@ -246,3 +246,95 @@ def test_certificates(emu):
                 assert pub[m] == key[m]
         assert c["x5t"] == jose.x5t(cert)
     assert emu.kv("GET", "/certificates/demo-aes").status == 404
+
+
+class _Authority:
+    """A second attestation authority for the policy engine: OIDC metadata and a JWKS over HTTPS
+    on its own loopback port (the emulator's maa.skr.localhost certificate, so the emulator's CA
+    verifies it), signing with its own RSA key. Records the paths it served."""
+
+    def __init__(self, emu, x5c=False):
+        import http.server
+        import ssl
+        import threading
+        from skremu import pki
+        self.key = pki.new_rsa(2048)
+        self.kid = "foreign-key-1"
+        jwk = {"kty": "RSA", "kid": self.kid, "use": "sig"}
+        if x5c:
+            cert = pki.issue("foreign", self.key.public_key(), self.key)
+            jwk["x5c"] = [jose.b64std(jose.cert_der(cert))]
+        else:
+            jwk.update({k: v for k, v in jose.public_jwk(self.key).items() if k in ("n", "e")})
+        self.seen = []
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.seen.append(self.path)
+                if self.path == "/.well-known/openid-configuration":
+                    body = {"issuer": outer.url, "jwks_uri": outer.url + "/discovery/keys"}
+                elif self.path == "/discovery/keys":
+                    body = {"keys": [jwk]}
+                else:
+                    self.send_error(404)
+                    return
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_a):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(emu.dir + "/pki/maa.crt", emu.dir + "/pki/maa.key")
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.url = "https://maa.skr.localhost:%d" % self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def token(self, claims, key=None, kid=None):
+        import time
+        now = int(time.time())
+        full = {"iat": now, "nbf": now, "exp": now + 3600}
+        full.update(claims)
+        return jose.sign_rs256({"alg": "RS256", "kid": kid or self.kid, "typ": "JWT",
+                                "jku": "https://attacker.invalid/keys"}, full, key or self.key)
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("x5c", [False, True], ids=["n-e", "x5c"])
+def test_policy_authority_keys_from_its_oidc_metadata(emu, x5c):
+    """§g: another authority's token is checked with the key its OIDC metadata's jwks_uri
+    publishes under the token's kid (fetched over HTTPS, verified with the emulator CA); the
+    token's jku is not followed."""
+    auth = _Authority(emu, x5c)
+    try:
+        name = "t-foreign-" + ("x5c" if x5c else "ne")
+        _create(emu, name, {"version": "1.0.0", "anyOf": [{"authority": auth.url, "allOf": [
+            {"claim": "x-ms-isolation-tee.x-ms-attestation-type", "equals": "sevsnpvm"}]}]},
+            kty="oct-HSM", key_size=256)
+        ok = auth.token(cvm_claims(auth.url))
+        r = emu.release(name, ok, enc="RSA_AES_KEY_WRAP_256")
+        assert r.status == 200, r
+        assert auth.seen[:2] == ["/.well-known/openid-configuration", "/discovery/keys"]
+        _h, p = decode_jws(r.json()["value"])
+        plain, _b = unwrap(p["response"]["key"]["key"]["key_hsm"], "RSA_AES_KEY_WRAP_256")
+        check_released(plain, p["response"]["key"]["key"], emu.private("demo", name))
+        from skremu import pki
+        forged = auth.token(cvm_claims(auth.url), key=pki.new_rsa(2048))
+        _err(emu.release(name, forged), 400, "BadParameter")
+        _err(emu.release(name, auth.token(cvm_claims(auth.url), kid="unknown")), 400,
+             "BadParameter")
+        own = emu.maa_token(cvm_claims(emu.env["SKR_EMU_MAA"]))     # right key, wrong authority
+        _err(emu.release(name, own), 403, "Forbidden")
+        assert emu.release("demo-rsa", ok).status == 403              # and the other way round
+    finally:
+        auth.close()
