@@ -308,9 +308,19 @@ def test_sevsnpvm_platform_attestation(emu):
             "nonce": "noncesevsnp987"}
     r = emu.req(emu.env["SKR_EMU_MAA"] + "/attest/SevSnpVm?api-version=2022-08-01", "POST", body)
     assert r.status == 200, r
-    _h, claims = decode_jws(r.json()["token"])
+    h, claims = decode_jws(r.json()["token"])
+    assert list(h) == ["alg", "jku", "kid", "typ"] and h["alg"] == "RS256"
+    jose.verify_rs256(r.json()["token"], pem_public_key(emu.dir + "/pki/maa-signing.crt"))
     assert claims["x-ms-attestation-type"] == "sevsnpvm"
+    assert claims["x-ms-compliance-status"] == "azure-compliant-cvm"
     assert claims["nonce"] == "noncesevsnp987"
+    assert claims["iss"] == emu.env["SKR_EMU_MAA"] and claims["x-ms-ver"] == "1.0"
+    assert claims["exp"] - claims["iat"] == 8 * 3600 and "x-ms-policy-hash" in claims
+    assert "x-ms-isolation-tee" not in claims          # flat claims (§e.2), not AzureGuest's
+    assert claims["x-ms-sevsnpvm-bootloader-svn"] == snp.tcb_parts(chain.tcb)["bootloader"]
+    sample = json.load(open(__import__("conftest").fixture_path("sampleAttestationToken.json")))
+    assert {k for k in sample["x-ms-isolation-tee"] if k.startswith("x-ms-sevsnpvm-")} <= \
+        set(claims)
     assert claims["x-ms-runtime"]["keys"][0]["kid"] == "HCLTransferKey"
     assert claims["x-ms-sevsnpvm-reportdata"].startswith(hashlib.sha256(runtime).hexdigest())
     body["runtimeData"]["data"] = jose.b64url(runtime + b" ")

@@ -65,6 +65,18 @@ def test_release_all_api_versions(emu):
     assert r.status == 400
 
 
+@pytest.mark.parametrize("method,path,body", [
+    ("GET", "/keys", None), ("GET", "/keys/demo-rsa", None),
+    ("GET", "/keys/demo-rsa/versions", None),
+    ("GET", "/certificates", None), ("GET", "/certificates/demo-rsa", None),
+    ("POST", "/keys/t-api/create", {"kty": "EC-HSM"}),
+    ("PUT", "/keys/t-api", {"key": {"kty": "oct", "k": "AAAAAAAAAAAAAAAAAAAAAA"}, "hsm": True})])
+def test_api_version_checked_on_every_endpoint(emu, method, path, body):
+    for api in (None, "1.0", "7.7"):
+        _err(emu.kv(method, path, body, api=api), 400, "BadParameter")
+    assert emu.kv(method, path, body, api="7.6").status == 200
+
+
 def _err(r, status, code=None):
     assert r.status == status, r
     err = r.json()["error"]
