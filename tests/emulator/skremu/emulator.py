@@ -227,6 +227,7 @@ class Emulator:
         os.makedirs(self.dir, exist_ok=True)
         pki.set_key_cache(os.environ.get("SKR_EMU_KEY_CACHE") or os.path.join(
             os.path.expanduser("~"), ".cache", "skr-emulator"))
+        pki.prefill_cache(self._cached_rsa_keys())
         self._bind()
         akv_port = self.servers["akv"].port
         vault_hosts, mhsm_hosts = [], []
@@ -262,6 +263,22 @@ class Emulator:
             srv.start()
             self._serving.append(srv)
         self.write_env()
+
+    def _cached_rsa_keys(self):
+        """(bits, purpose) of every cached RSA key start() asks pki.new_rsa() for (a name
+        missing here is only generated later, serially)."""
+        out = [(2048, p) for p in ("kv-jws-leaf", "ak-ca", "maa-signing", "entra-signing",
+                                   "amd-ark", "amd-ask")]
+        for spec in self.seed.get("keys", []):
+            if akv.base_kty(spec["kty"]) == "RSA":
+                out.append((spec.get("size") or 2048,
+                            "key-%s-%s" % (spec["vault"], spec["name"])))
+        for spec in self.seed.get("identities", []):
+            if spec.get("certificate"):
+                out.append((2048, "sp-" + spec["name"]))
+            if spec.get("federated"):
+                out.append((2048, "oidc-issuer"))
+        return out
 
     def _seed_keys(self):
         keys_dir = os.path.join(self.dir, "keys")

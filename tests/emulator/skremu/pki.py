@@ -38,25 +38,65 @@ def set_key_cache(directory):
     _KEY_CACHE["dir"] = directory
 
 
+def _cache_path(cache, bits, purpose):
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", purpose)
+    return os.path.join(cache, "%s.rsa%d.pem" % (safe, bits))
+
+
+def _cache_load(path, bits):
+    try:
+        with open(path, "rb") as f:
+            key = serialization.load_pem_private_key(f.read(), None)
+        if isinstance(key, rsa.RSAPrivateKey) and key.key_size == bits:
+            return key
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _cache_store(cache, bits, purpose):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    path = _cache_path(cache, bits, purpose)
+    tmp = path + ".%d.tmp" % os.getpid()
+    _write(tmp, pem_key(key), private=True)
+    os.replace(tmp, path)
+    return key
+
+
 def new_rsa(bits=2048, purpose=None):
     """A fresh RSA key, or the cached key for `purpose` when a cache is set."""
     cache = _KEY_CACHE["dir"]
     if cache and purpose:
-        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", purpose)
-        path = os.path.join(cache, "%s.rsa%d.pem" % (safe, bits))
-        try:
-            with open(path, "rb") as f:
-                key = serialization.load_pem_private_key(f.read(), None)
-            if isinstance(key, rsa.RSAPrivateKey) and key.key_size == bits:
-                return key
-        except (OSError, ValueError):
-            pass
-        key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-        tmp = path + ".%d.tmp" % os.getpid()
-        _write(tmp, pem_key(key), private=True)
-        os.replace(tmp, path)
-        return key
+        return _cache_load(_cache_path(cache, bits, purpose), bits) or \
+            _cache_store(cache, bits, purpose)
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+def _prefill_one(cache, item):
+    _cache_store(cache, item[0], item[1])
+
+
+def prefill_cache(wanted):
+    """Generate the cached RSA keys `wanted` ((bits, purpose) pairs) that the cache lacks, in
+    one process per CPU. On a cold cache (first `up` on a machine) new_rsa() would make them one
+    after the other, ~0.2 s each, which put that `up` over 3 s; later calls of new_rsa() load
+    them. Call before any thread is started (the workers are forked)."""
+    cache = _KEY_CACHE["dir"]
+    if not cache:
+        return
+    missing = sorted({(bits, p) for bits, p in wanted
+                      if not os.path.exists(_cache_path(cache, bits, p))})
+    workers = min(len(missing), os.cpu_count() or 1)
+    if workers < 2:
+        return
+    import concurrent.futures
+    import multiprocessing
+    pool = concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("fork"))
+    try:
+        list(pool.map(_prefill_one, [cache] * len(missing), missing))
+    finally:                    # a SIGTERM during start-up must not wait for the queued keys
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def new_ec(curve=ec.SECP256R1):
