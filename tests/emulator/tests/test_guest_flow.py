@@ -89,6 +89,29 @@ def test_token_claims(emu, session_token):
     assert set(sample["x-ms-isolation-tee"]) - set(tee) == set()
 
 
+def test_envelope_shape(emu):
+    """§d.3: {"token": b64url(envelope)}; the envelope's names and values the C++ client library
+    requires; RSAES inner key of 256 bytes (RSA-2048 ephemeral key), 12-byte IV, 16-byte tag,
+    standard base64."""
+    info, eph = evidence(emu)
+    r = post_attest(emu, info)
+    assert r.status == 200, r
+    assert list(r.json()) == ["token"]
+    text = r.json()["token"]
+    assert "=" not in text and "+" not in text and "/" not in text
+    env = json.loads(jose.b64url_decode(text))
+    assert sorted(env) == ["AuthenticationData", "EncryptedInnerKey", "EncryptionParams", "Jwt"]
+    p = env["EncryptionParams"]
+    assert {k: p[k] for k in ("BlockMode", "BlockPadding", "Cipher", "KeySizeInBits")} == \
+        {"BlockMode": "ChainingModeGCM", "BlockPadding": "PKCS7", "Cipher": "AES",
+         "KeySizeInBits": 256}
+    for field, size in ((env["EncryptedInnerKey"], 256), (p["Iv"], 12),
+                        (env["AuthenticationData"], 16)):
+        assert len(base64.b64decode(field, validate=True)) == size
+    jwt = guest.decrypt_envelope(emu.env["SKR_EMU_TCTI"], eph, text)
+    assert jwt.count(".") == 2 and len(base64.b64decode(env["Jwt"], validate=True)) == len(jwt)
+
+
 @pytest.mark.parametrize("enc", ENCS)
 @pytest.mark.parametrize("name", ["demo-rsa", "demo-ec", "demo-aes"])
 def test_full_flow(emu, session_token, name, enc):
