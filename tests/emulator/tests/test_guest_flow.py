@@ -44,7 +44,9 @@ def release_and_unwrap(emu, name, jwt, eph, enc, vault="demo", base=None):
     _h, payload = decode_jws(r.json()["value"])
     key = payload["response"]["key"]["key"]
     plain = guest.tpm_unwrap_key_hsm(emu.env["SKR_EMU_TCTI"], eph, key["key_hsm"])
-    check_released(plain, key, emu.private(vault, name))
+    published = emu.kv("GET", "/keys/" + name, base=base).json()["key"]   # the public JWK
+    assert published["kid"] == key["kid"]
+    check_released(plain, dict(published, kty=key["kty"]), emu.private(vault, name))
     return payload
 
 
