@@ -39,10 +39,11 @@ static int rsa_crt_combine(BIGNUM *r0, BIGNUM *r1, const BIGNUM *m1, const BIGNU
  * RSA_FLAG_CACHE_PRIVATE) with both half-size exponentiations in one
  * BN_mod_exp_mont_consttime_x2 call. OpenSSL's own method takes that call, and on AVX-512 IFMA
  * CPUs its dual 1024-bit path, only with cached Montgomery contexts; without it an RSA-2048
- * signature costs 2.3 times as much there (bench/RESULTS.md, nginx). The two contexts are built
- * for this call and wiped by BN_MONT_CTX_free, as OpenSSL's uncached path does. The result is
- * checked with the public exponent; on any failure, or for keys this does not cover (no CRT
- * values, multi-prime, primes of different sizes), OpenSSL's own method computes it.
+ * signature costs 2.3 times as much there (bench/RESULTS.md, nginx). The two contexts of the
+ * primes are built for this call and wiped by BN_MONT_CTX_free, as OpenSSL's uncached path does.
+ * The result is checked with the public exponent, in the key's cached Montgomery context of the
+ * public modulus (rsa_mont_n). On any failure, or for keys this does not cover (no CRT values,
+ * multi-prime, primes of different sizes), OpenSSL's own method computes it.
  */
 /* Two-prime key with every CRT value and primes of one size (BN_mod_exp_mont_consttime_x2). */
 static int rsa_x2_applies(const RSA *rsa)
@@ -89,7 +90,7 @@ static int rsa_mod_exp_x2(BIGNUM *r0, const BIGNUM *in, RSA *rsa, BN_CTX *ctx)
         !rsa_crt_combine(r0, r1, m1, pc, qc, iqmp, ctx))
         goto out;
     /* Fault check, as OpenSSL: the result raised to e gives the input back. */
-    ok = BN_mod_exp_mont(t, r0, e, n, ctx, NULL) && BN_cmp(t, in) == 0;
+    ok = BN_mod_exp_mont(t, r0, e, n, ctx, RSA_get_app_data(rsa)) && BN_cmp(t, in) == 0;
 out:
     BN_CTX_end(ctx);
     BN_MONT_CTX_free(mp); /* BN_clear_free of the prime's copy and of R^2 mod prime */
@@ -105,12 +106,46 @@ out:
     return RSA_meth_get_mod_exp(RSA_PKCS1_OpenSSL())(r0, in, rsa, ctx);
 }
 
+/*
+ * The Montgomery context of the public modulus n, kept as the key's app data: without it the fault
+ * check of every signature builds one (BN_mod_exp_mont with NULL), about 2% of an RSA-2048
+ * signature on the IFMA machine (bench/RESULTS.md). n is public, so unlike the primes' contexts it
+ * may live on the normal heap. Made in rsa_nocache before the key is shared and only read after,
+ * so threads signing with one key need no lock; freed by rsa_nocache_finish. A key without it
+ * (out of memory at load) builds the context per call, as before.
+ */
+static void rsa_mont_n(RSA *rsa)
+{
+    const BIGNUM *n = NULL;
+    BN_MONT_CTX *mont = BN_MONT_CTX_new();
+    BN_CTX *ctx = BN_CTX_new();
+
+    RSA_get0_key(rsa, &n, NULL, NULL);
+    if (mont != NULL && ctx != NULL && n != NULL && BN_MONT_CTX_set(mont, n, ctx) &&
+        RSA_set_app_data(rsa, mont) == 1)
+        mont = NULL; /* owned by rsa */
+    else
+        ERR_clear_error();
+    BN_MONT_CTX_free(mont);
+    BN_CTX_free(ctx);
+}
+
+/* RSA_free (and RSA_set_method) call the method's finish: drop rsa_mont_n's context, then
+ * OpenSSL's finish (it frees the contexts OpenSSL cached, such as the blinding's n). */
+static int rsa_nocache_finish(RSA *rsa)
+{
+    BN_MONT_CTX_free(RSA_get_app_data(rsa));
+    RSA_set_app_data(rsa, NULL);
+    return RSA_meth_get_finish(RSA_PKCS1_OpenSSL())(rsa);
+}
+
 static void rsa_nocache_init(void)
 {
     RSA_METHOD *m = RSA_meth_dup(RSA_PKCS1_OpenSSL());
 
     if (m != NULL && RSA_meth_set_flags(m, RSA_meth_get_flags(m) & ~RSA_FLAG_CACHE_PRIVATE) == 1 &&
-        RSA_meth_set_mod_exp(m, rsa_mod_exp_x2) == 1)
+        RSA_meth_set_mod_exp(m, rsa_mod_exp_x2) == 1 &&
+        RSA_meth_set_finish(m, rsa_nocache_finish) == 1)
         g_rsa_nocache = m;
     else
         RSA_meth_free(m);
@@ -140,6 +175,7 @@ static EVP_PKEY *rsa_nocache(const unsigned char *k, int klen)
     if (rsa == NULL || g_rsa_nocache == NULL || RSA_set_method(rsa, g_rsa_nocache) != 1)
         goto out;
     RSA_clear_flags(rsa, RSA_FLAG_CACHE_PRIVATE); /* copied from the default method by RSA_new */
+    rsa_mont_n(rsa);
     pkey = EVP_PKEY_new();
     if (pkey != NULL && EVP_PKEY_assign_RSA(pkey, rsa) == 1) {
         rsa = NULL; /* owned by pkey */

@@ -3,4 +3,4 @@
 # count which one ran (tests/unit/test_u_pkcs8.c).
 skr_add_unit_test(test_u_pkcs8 SOURCES test_u_pkcs8.c LIBS skr_common)
 target_link_options(test_u_pkcs8 PRIVATE -Wl,--wrap=BN_mod_exp_mont_consttime_x2
-                    -Wl,--wrap=RSA_meth_get_mod_exp)
+                    -Wl,--wrap=RSA_meth_get_mod_exp -Wl,--wrap=BN_mod_exp_mont)

@@ -6,7 +6,8 @@
  * PKCS#1 v1.5 signatures are deterministic, so the decoded key's signature must equal the
  * original key's byte for byte; raw decryption must return the plaintext. The link wraps
  * BN_mod_exp_mont_consttime_x2 and RSA_meth_get_mod_exp (u_pkcs8.c asks for OpenSSL's method
- * only to fall back) to see which path ran.
+ * only to fall back) to see which path ran, and BN_mod_exp_mont (u_pkcs8.c's fault check) to see
+ * that the check runs in the key's cached Montgomery context of n instead of building one.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED /* RSA_set0_*: a key with primes of different sizes */
 #include <setjmp.h>
@@ -42,6 +43,21 @@ int __wrap_BN_mod_exp_mont_consttime_x2(BIGNUM *rr1, const BIGNUM *a1, const BIG
     g_x2_calls++;
     return __real_BN_mod_exp_mont_consttime_x2(rr1, a1, p1, m1, in_mont1, rr2, a2, p2, m2, in_mont2,
                                                ctx);
+}
+
+static unsigned g_checks, g_checks_uncached;
+
+int __real_BN_mod_exp_mont(BIGNUM *r, const BIGNUM *a, const BIGNUM *p, const BIGNUM *m,
+                           BN_CTX *ctx, BN_MONT_CTX *mont);
+int __wrap_BN_mod_exp_mont(BIGNUM *r, const BIGNUM *a, const BIGNUM *p, const BIGNUM *m,
+                           BN_CTX *ctx, BN_MONT_CTX *mont);
+int __wrap_BN_mod_exp_mont(BIGNUM *r, const BIGNUM *a, const BIGNUM *p, const BIGNUM *m,
+                           BN_CTX *ctx, BN_MONT_CTX *mont)
+{
+    g_checks++;
+    if (mont == NULL)
+        g_checks_uncached++;
+    return __real_BN_mod_exp_mont(r, a, p, m, ctx, mont);
 }
 
 typedef int (*mod_exp_fn)(BIGNUM *, const BIGNUM *, RSA *, BN_CTX *);
@@ -131,10 +147,12 @@ static void test_rsa_x2_path(void **state)
         EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits[i]);
 
         assert_non_null(k);
-        g_x2_calls = g_fallbacks = 0;
+        g_x2_calls = g_fallbacks = g_checks = g_checks_uncached = 0;
         check_same_results(k);
-        assert_int_equal(g_x2_calls, 17); /* 16 signatures and one decryption */
-        assert_int_equal(g_fallbacks, 0); /* every fault check passed */
+        assert_int_equal(g_x2_calls, 17);       /* 16 signatures and one decryption */
+        assert_int_equal(g_fallbacks, 0);       /* every fault check passed */
+        assert_int_equal(g_checks, 17);         /* one fault check each ... */
+        assert_int_equal(g_checks_uncached, 0); /* ... in the context made when the key loaded */
         EVP_PKEY_free(k);
     }
 }
