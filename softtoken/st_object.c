@@ -192,6 +192,39 @@ bool st_object_attr_bool(struct st_object *o, CK_ATTRIBUTE_TYPE t, bool dflt)
     return v;
 }
 
+/* CKA_ALLOWED_MECHANISMS of `s` (absent or empty: every mechanism) admits `m`. Lock held. */
+static bool mechs_admit(const struct st_attrs *s, CK_MECHANISM_TYPE m)
+{
+    const CK_ATTRIBUTE *a = st_attrs_get(s, CKA_ALLOWED_MECHANISMS);
+    if (a == NULL || a->ulValueLen == 0)
+        return true;
+    for (CK_ULONG i = 0; i < a->ulValueLen / sizeof(CK_MECHANISM_TYPE); i++) {
+        CK_MECHANISM_TYPE x;
+        memcpy(&x, (const CK_BYTE *)a->pValue + i * sizeof(x), sizeof(x));
+        if (x == m)
+            return true;
+    }
+    return false;
+}
+
+bool st_key_mech_allowed(struct st_object *key, CK_MECHANISM_TYPE m)
+{
+    pthread_rwlock_rdlock(&key->lock);
+    bool ok = mechs_admit(&key->attrs, m);
+    pthread_rwlock_unlock(&key->lock);
+    return ok;
+}
+
+CK_RV st_object_check_use(struct st_object *key, CK_ATTRIBUTE_TYPE usage, CK_MECHANISM_TYPE m)
+{
+    CK_RV rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
+    pthread_rwlock_rdlock(&key->lock);
+    if (st_attrs_bool(&key->attrs, usage, false))
+        rv = mechs_admit(&key->attrs, m) ? CKR_OK : CKR_MECHANISM_INVALID;
+    pthread_rwlock_unlock(&key->lock);
+    return rv;
+}
+
 CK_RV st_object_attr_ulong(struct st_object *o, CK_ATTRIBUTE_TYPE t, CK_ULONG *out)
 {
     CK_RV rv = CKR_ATTRIBUTE_TYPE_INVALID;

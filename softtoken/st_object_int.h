@@ -66,8 +66,14 @@ bool st_object_attr_bool(struct st_object *o, CK_ATTRIBUTE_TYPE t, bool dflt);
 CK_RV st_object_attr_ulong(struct st_object *o, CK_ATTRIBUTE_TYPE t, CK_ULONG *out);
 
 /** PKCS#11 3.0 §4.7.2 CKA_ALLOWED_MECHANISMS: true when the key's list is absent or empty, or
- *  holds `m`. Fails closed (false) if the list cannot be read. (st_op.c) */
+ *  holds `m`. Takes the object lock. */
 bool st_key_mech_allowed(struct st_object *key, CK_MECHANISM_TYPE m);
+
+/** Whether `key` may start an operation of mechanism `m` needing the usage attribute `usage`
+ *  (CKA_SIGN, CKA_ENCRYPT, ...): CKR_OK, CKR_KEY_FUNCTION_NOT_PERMITTED when `usage` is not TRUE,
+ *  CKR_MECHANISM_INVALID when CKA_ALLOWED_MECHANISMS excludes `m`. One read under the object
+ *  lock: every C_*Init passes here. */
+CK_RV st_object_check_use(struct st_object *key, CK_ATTRIBUTE_TYPE usage, CK_MECHANISM_TYPE m);
 
 /** First attribute of type `t` in a template, or NULL. */
 const CK_ATTRIBUTE *st_tmpl_find(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE t);

@@ -48,26 +48,6 @@ static CK_RV check_class(const struct st_mech_desc *d, struct st_object *key, en
     return st_object_pkey(key) != NULL ? CKR_OK : CKR_KEY_TYPE_INCONSISTENT;
 }
 
-bool st_key_mech_allowed(struct st_object *key, CK_MECHANISM_TYPE m)
-{
-    CK_MECHANISM_TYPE small[32], *list = small;
-    CK_ATTRIBUTE a = {CKA_ALLOWED_MECHANISMS, NULL, 0};
-    bool found = false;
-
-    if (st_object_get_attributes(key, &a, 1) != CKR_OK || a.ulValueLen == 0)
-        return true;
-    if (a.ulValueLen > sizeof(small) && (list = malloc(a.ulValueLen)) == NULL)
-        return false;
-    a.pValue = list;
-    if (st_object_get_attributes(key, &a, 1) == CKR_OK) {
-        for (CK_ULONG i = 0; i < a.ulValueLen / sizeof(list[0]) && !found; i++)
-            found = list[i] == m;
-    }
-    if (list != small)
-        free(list);
-    return found;
-}
-
 static CK_RV check_key(const struct st_mech_desc *d, struct st_object *key, enum st_op_type type,
                        CK_ATTRIBUTE_TYPE usage)
 {
@@ -78,10 +58,9 @@ static CK_RV check_key(const struct st_mech_desc *d, struct st_object *key, enum
     CK_RV rv = check_class(d, key, type);
     if (rv != CKR_OK)
         return rv;
-    if (!st_object_attr_bool(key, usage, false))
-        return CKR_KEY_FUNCTION_NOT_PERMITTED;
-    if (!st_key_mech_allowed(key, d->type))
-        return CKR_MECHANISM_INVALID;
+    rv = st_object_check_use(key, usage, d->type);
+    if (rv != CKR_OK)
+        return rv;
     if ((d->flags & ST_MF_NO_SIZE_CHECK) != 0)
         return CKR_OK;
     CK_ULONG size;
