@@ -93,9 +93,12 @@ CK_RV st_op_new_usage(enum st_op_type type, const CK_MECHANISM *mech, struct st_
         return CKR_MECHANISM_PARAM_INVALID;
 
     CK_RV rv = CKR_GENERAL_ERROR;
-    struct st_op *op = calloc(1, sizeof(*op));
+    /* malloc and memset, not calloc: glibc 2.36's calloc never takes a chunk from the per-thread
+     * cache, so one calloc per operation cost its trip through the arena bins and back. */
+    struct st_op *op = malloc(sizeof(*op));
     if (op == NULL)
         return CKR_HOST_MEMORY;
+    memset(op, 0, sizeof(*op));
     op->type = type;
     op->desc = d;
     if (key != NULL) {
