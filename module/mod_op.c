@@ -28,6 +28,25 @@ static CK_RV key_ref(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE kh, struct st_object 
     return rv;
 }
 
+/* The session, locked, and a reference to key `kh` of its slot: one pass through the locks
+ * (slot, then session; the slot lock is dropped after the lookup, the session lock kept) where
+ * key_ref and a second mod_session_acquire took the session lock three times. */
+static CK_RV acquire_with_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE kh, struct mod_session **s,
+                              struct st_object **key)
+{
+    struct mod_slot *sl = NULL;
+    CK_RV rv = mod_session_acquire_slot(h, &sl, s);
+
+    if (rv != CKR_OK)
+        return rv;
+    rv = mod_object_lookup(sl, kh, key);
+    mod_lock_release(sl->lock);
+    if (rv == CKR_OK)
+        return CKR_OK;
+    mod_session_release(*s);
+    return rv == CKR_OBJECT_HANDLE_INVALID ? CKR_KEY_HANDLE_INVALID : rv;
+}
+
 CK_RV mod_op_init(CK_SESSION_HANDLE h, enum st_op_type t, CK_MECHANISM_PTR mech,
                   CK_OBJECT_HANDLE kh)
 {
@@ -38,14 +57,12 @@ CK_RV mod_op_init(CK_SESSION_HANDLE h, enum st_op_type t, CK_MECHANISM_PTR mech,
 
     if (rv != CKR_OK)
         return rv;
-    if (t != ST_OP_DIGEST) {
-        rv = key_ref(h, kh, &key);
-        if (rv != CKR_OK)
-            return rv;
-    }
-    rv = mod_session_acquire(h, &s);
+    if (t != ST_OP_DIGEST)
+        rv = acquire_with_key(h, kh, &s, &key);
+    else
+        rv = mod_session_acquire(h, &s);
     if (rv != CKR_OK)
-        goto out;
+        return rv;
     if (mech == NULL)
         rv = CKR_ARGUMENTS_BAD;
     else if (s->op[t] != NULL)
@@ -55,7 +72,6 @@ CK_RV mod_op_init(CK_SESSION_HANDLE h, enum st_op_type t, CK_MECHANISM_PTR mech,
     if (rv == CKR_OK)
         s->op[t] = op;
     mod_session_release(s);
-out:
     st_object_unref(key);
     return rv;
 }
