@@ -27,6 +27,7 @@ import io
 import json
 import os
 import pickle
+import selectors
 import socket
 import struct
 import subprocess
@@ -126,8 +127,9 @@ class _Relay:
     """The paravisor stand-in (runs in its own process, relay_main()): TCP relay in front of
     swtpm with the user-data hook. One persistent connection to swtpm's server port carries
     every client's commands, one command then its response, serialized by a lock (swtpm serves
-    one connection at a time and executes one command at a time anyway). The control port is
-    forwarded per connection, as before."""
+    one connection at a time and executes one command at a time anyway). Client data
+    connections are served by one thread (_data_loop); the control port is forwarded per
+    connection."""
 
     IDLE_CLOSE = 0.2            # seconds: let direct_tcti clients reach swtpm when idle
 
@@ -142,9 +144,33 @@ class _Relay:
         self._last_use = time.monotonic()
 
     def serve(self):
-        for sock, handler in zip(self._socks, (self._serve_data, self._serve_ctrl)):
-            threading.Thread(target=self._accept, args=(sock, handler), daemon=True).start()
+        threading.Thread(target=self._data_loop, args=(self._socks[0],), daemon=True).start()
+        threading.Thread(target=self._accept, args=(self._socks[1], self._serve_ctrl),
+                         daemon=True).start()
         threading.Thread(target=self._idle_closer, daemon=True).start()
+
+    DATA_TIMEOUT = 5.0          # seconds a client may take to send the rest of a command
+
+    def _data_loop(self, lsock):
+        """Every data connection on one thread. tcti-swtpm opens a connection per command, and
+        commands run one at a time anyway: a thread started per connection only added a Python
+        thread start and its wake-ups to every TPM command (start-up bench, 64 keys)."""
+        sel = selectors.DefaultSelector()
+        sel.register(lsock, selectors.EVENT_READ)
+        while not self._stop:
+            for key, _ in sel.select(timeout=0.5):
+                sock = key.fileobj
+                if sock is lsock:
+                    try:
+                        conn, _ = lsock.accept()
+                        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                        conn.settimeout(self.DATA_TIMEOUT)
+                    except OSError:
+                        continue
+                    sel.register(conn, selectors.EVENT_READ)
+                elif not self._serve_command(sock):
+                    sel.unregister(sock)
+                    sock.close()
 
     def _accept(self, lsock, handler):
         while not self._stop:
@@ -195,26 +221,25 @@ class _Relay:
                 return None
         return None
 
-    def _serve_data(self, conn):
+    def _serve_command(self, conn):
+        """One command from a readable client connection, answered; False when the connection
+        is done (EOF, error, swtpm unreachable)."""
         try:
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            while True:
-                cmd = _recv_tpm(conn)
-                if cmd is None:
-                    return
-                with self._up_lock:
-                    rsp = self._transact(cmd)
-                    if rsp is None:
-                        return
-                    if self.hook and _is_user_data_write(cmd) and rsp[6:10] == b"\0\0\0\0":
-                        self._close_up()        # the hook talks to swtpm on its own connection
-                        self.regenerate()
-                    self._last_use = time.monotonic()
-                conn.sendall(rsp)
+            cmd = _recv_tpm(conn)
+            if cmd is None:
+                return False
+            with self._up_lock:
+                rsp = self._transact(cmd)
+                if rsp is None:
+                    return False
+                if self.hook and _is_user_data_write(cmd) and rsp[6:10] == b"\0\0\0\0":
+                    self._close_up()        # the hook talks to swtpm on its own connection
+                    self.regenerate()
+                self._last_use = time.monotonic()
+            conn.sendall(rsp)
+            return True
         except OSError:
-            return
-        finally:
-            conn.close()
+            return False
 
     def regenerate(self, user_data=None):
         """Rebuild NV 0x01400001 (user_data None: read NV 0x01400002). Caller holds _up_lock
