@@ -71,6 +71,8 @@ enum kr_err kr_ctx_new(const struct cfg *cfg, struct kr_ctx **out)
     if (err == KR_OK)
         err = kr_trust_new(cfg->http.ca_file, true, &c->trust);
     if (err == KR_OK)
+        err = kr_http_set_trust(c->http, c->trust); /* TLS and JWS: one store, loaded once */
+    if (err == KR_OK)
         err = kr_x5c_cache_new(&c->x5c);
     if (err == KR_OK && cfg->att.provider == CFG_ATTEST_AZURE_CVM_VTPM)
         err = kr_attester_new(cfg, c->http, &c->attester);

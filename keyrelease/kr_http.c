@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include "kr_http_int.h"
@@ -50,6 +51,7 @@ struct kr_http {
     struct idle_handle idle[POOL_MAX + 8];
     size_t nidle;
     pid_t idle_pid;
+    X509_STORE *trust; /* kr_http_set_trust: the anchors of every TLS connection, loaded once */
 };
 
 static atomic_bool g_threads_allowed = true;
@@ -140,11 +142,50 @@ void kr_http_free(struct kr_http *h)
     pthread_mutex_destroy(&h->cache_mu);
     curl_share_cleanup(h->share);
     pthread_mutex_destroy(&h->share_mu);
+    X509_STORE_free(h->trust);
     free(h);
     pthread_mutex_lock(&global_mu);
     if (global_refs > 0 && --global_refs == 0)
         curl_global_cleanup();
     pthread_mutex_unlock(&global_mu);
+}
+
+enum kr_err kr_http_set_trust(struct kr_http *h, X509_STORE *store)
+{
+    if (h == NULL || store == NULL || X509_STORE_up_ref(store) != 1)
+        return KR_ERR_INVALID;
+    X509_STORE_free(h->trust);
+    h->trust = store;
+    return KR_OK;
+}
+
+/* CURLOPT_SSL_CTX_FUNCTION: the connection verifies against the client's one store. */
+static CURLcode use_trust(CURL *c, void *ssl_ctx, void *arg)
+{
+    (void)c;
+    SSL_CTX_set1_cert_store(ssl_ctx, arg); /* takes its own reference */
+    return CURLE_OK;
+}
+
+/*
+ * Trust anchors of a handle. With a store from kr_http_set_trust, every connection uses it and
+ * libcurl loads nothing: otherwise each new handle parses the whole system bundle (≈ 20 ms of
+ * CPU per handle with Debian's ca-certificates; up to POOL_MAX handles at start-up). Without a
+ * store, or a libcurl whose TLS backend has no SSL_CTX callback, libcurl's own files as before:
+ * ca-file adds anchors, the system directory stays trusted too (Appendix A).
+ */
+static void setup_trust(CURL *c, const struct kr_http *h)
+{
+    if (h->trust != NULL && curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, use_trust) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, h->trust) == CURLE_OK) {
+        curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
+        curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+        return;
+    }
+    if (h->cfg->ca_file != NULL) {
+        curl_easy_setopt(c, CURLOPT_CAINFO, h->cfg->ca_file);
+        curl_easy_setopt(c, CURLOPT_CAPATH, X509_get_default_cert_dir());
+    }
 }
 
 void *kr_http_cache_lock(struct kr_http *h, void (*free_fn)(void *))
@@ -337,11 +378,7 @@ static void setup_easy(CURL *c, const struct kr_http *h, const struct kr_http_re
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (h->cfg->ca_file != NULL) {
-        /* ca-file adds anchors: the system directory stays trusted too (Appendix A). */
-        curl_easy_setopt(c, CURLOPT_CAINFO, h->cfg->ca_file);
-        curl_easy_setopt(c, CURLOPT_CAPATH, X509_get_default_cert_dir());
-    }
+    setup_trust(c, h);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->cfg->connect_timeout_ms);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, total_ms);
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->cfg->max_response_bytes);

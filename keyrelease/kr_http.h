@@ -26,6 +26,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <openssl/types.h>
+
 #include "cfg.h"
 #include "kr_err.h"
 #include "u_secmem.h"
@@ -83,6 +85,13 @@ enum kr_err kr_http_new(const struct cfg_http *cfg, struct kr_http **out);
 
 /** Free; drops the curl_global reference. NULL-safe. */
 void kr_http_free(struct kr_http *h);
+
+/**
+ * Verify every TLS peer against `store` (the client takes a reference), loaded once by the
+ * caller, instead of letting libcurl load CA files for each new handle. Call before requests.
+ * KR_OK, KR_ERR_INVALID.
+ */
+enum kr_err kr_http_set_trust(struct kr_http *h, X509_STORE *store);
 
 /**
  * Perform `req` with the retry policy. Returns KR_OK for a 2xx answer (resp filled).

@@ -3,8 +3,8 @@
 # The release flow (kr_release_all, the code the module runs in C_Initialize, driven here by
 # `skr-tool list --release`) against the emulator's fault switches: transient faults are retried
 # to success; a tampered release JWS, a TLS certificate for the wrong host, a truncated or
-# malformed answer are refused with a specific reason and no crash; one attestation serves all
-# keys (counted at the emulator).
+# malformed answer, a CA nobody configured are refused with a specific reason and no crash; one
+# attestation serves all keys (counted at the emulator).
 set -eu
 tool=${1:?skr-tool}
 . "$(dirname "$0")/emu_lib.sh"
@@ -47,6 +47,14 @@ check_refused "endpoint=akv-release kind=truncate" "release-verify: key demo-rsa
 check_refused "endpoint=akv-release kind=malformed" "release-verify: key demo-rsa"
 check_refused "endpoint=akv kind=wrong-host-cert" "metadata: key demo-rsa: GET https://demo.vault"
 check_refused "endpoint=akv-release kind=500" "release: key demo-rsa: POST"
+# Without ca-file the emulator's CA is trusted by nothing: every TLS peer is refused (the one
+# trust store the module loads serves libcurl's connections too, kr_http_set_trust).
+sed '/^ca-file *=/d' "$SKR_PKCS11_CONF" >"$work/noca.conf"
+if SKR_PKCS11_CONF="$work/noca.conf" LD_PRELOAD="${SKR_PRELOAD:-}" "$tool" list --release \
+    >"$work/out" 2>&1; then fail "untrusted TLS peer accepted"; fi
+[ "$(released)" = 0 ] || fail "untrusted CA: a key was released"
+grep -q "metadata: key demo-rsa: GET https://demo.vault" "$work/out" ||
+    fail "untrusted CA: reason missing: $(cat "$work/out")"
 # The MAA token is verified by the module even though Key Vault (the emulator) would accept it.
 for k in bad-signature wrong-issuer expired; do
     check_refused "endpoint=maa-attest-guest kind=$k" "state=failed (attest: key demo-rsa: attestation failed (verification failed)"

@@ -16,7 +16,7 @@ target_include_directories(test_kr_vtpm PRIVATE ${KR_DIR})
 # h7: JOSE, release JWS (real recording), key_hsm unwrap; HTTP retry against a loopback server.
 set(KR_H7_CORE ${KR_DIR}/kr_jose.c ${KR_DIR}/kr_unwrap.c ${KR_DIR}/kr_akv.c ${KR_DIR}/kr_http.c
     ${KR_DIR}/kr_err.c)
-set(KR_H7_LIBS skr_common PkgConfig::CRYPTO PkgConfig::JANSSON PkgConfig::CURL Threads::Threads)
+set(KR_H7_LIBS skr_common PkgConfig::CRYPTO PkgConfig::SSL PkgConfig::JANSSON PkgConfig::CURL Threads::Threads)
 skr_add_unit_test(test_kr_jose SOURCES test_kr_jose.c ${KR_H7_CORE} LIBS ${KR_H7_LIBS})
 target_include_directories(test_kr_jose PRIVATE ${KR_DIR} ${CMAKE_SOURCE_DIR}/config)
 skr_add_unit_test(test_kr_maa SOURCES test_kr_maa.c LIBS skr_keyrelease)
