@@ -188,9 +188,8 @@ out:
     return pkey;
 }
 
-/* Next DER element of `end - *p` bytes: its tag and content; *p moves past it. No copy. */
-static int der_next(const unsigned char **p, const unsigned char *end, int *tag, int *cls,
-                    const unsigned char **content, long *clen)
+int u_der_next(const unsigned char **p, const unsigned char *end, int *tag, int *cls,
+               const unsigned char **content, long *clen)
 {
     const unsigned char *q = *p;
     int r = ASN1_get_object(&q, clen, tag, cls, end - *p);
@@ -221,7 +220,7 @@ static int ec_tagged(struct ec_parts *e, int tag, const unsigned char *c, long n
         e->params_len = n;
         return 1;
     }
-    if (tag != 1 || !der_next(&p, c + n, &t, &cls, &in, &m) || t != V_ASN1_BIT_STRING || m < 2 ||
+    if (tag != 1 || !u_der_next(&p, c + n, &t, &cls, &in, &m) || t != V_ASN1_BIT_STRING || m < 2 ||
         in[0] != 0)
         return 0;
     e->pt = in + 1; /* no unused bits */
@@ -236,14 +235,14 @@ static int ec_parts(const unsigned char *k, long klen, struct ec_parts *e)
     long n = 0;
 
     memset(e, 0, sizeof(*e));
-    if (!der_next(&p, end, &tag, &cls, &c, &n) || tag != V_ASN1_SEQUENCE || c + n != end)
+    if (!u_der_next(&p, end, &tag, &cls, &c, &n) || tag != V_ASN1_SEQUENCE || c + n != end)
         return 0;
-    if (!der_next(&p, end, &tag, &cls, &c, &n) || tag != V_ASN1_INTEGER || n != 1 || c[0] != 1)
+    if (!u_der_next(&p, end, &tag, &cls, &c, &n) || tag != V_ASN1_INTEGER || n != 1 || c[0] != 1)
         return 0;
-    if (!der_next(&p, end, &tag, &cls, &e->d, &e->dlen) || tag != V_ASN1_OCTET_STRING)
+    if (!u_der_next(&p, end, &tag, &cls, &e->d, &e->dlen) || tag != V_ASN1_OCTET_STRING)
         return 0;
     while (p < end) {
-        if (!der_next(&p, end, &tag, &cls, &c, &n) || cls != V_ASN1_CONTEXT_SPECIFIC ||
+        if (!u_der_next(&p, end, &tag, &cls, &c, &n) || cls != V_ASN1_CONTEXT_SPECIFIC ||
             !ec_tagged(e, tag, c, n))
             return 0;
         p = c + n;

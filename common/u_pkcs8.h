@@ -20,4 +20,10 @@
  *  DER is not a valid private key. */
 EVP_PKEY *u_pkcs8_decode(const unsigned char *der, size_t len, OSSL_LIB_CTX *libctx);
 
+/** Next DER element in [*p, end): its tag, class and content (borrowed, nothing copied). *p
+ *  moves past a primitive element and into a constructed one (to its first child). 1, or 0 when
+ *  the header is malformed or the content runs past `end` (an indefinite length gives clen 0). */
+int u_der_next(const unsigned char **p, const unsigned char *end, int *tag, int *cls,
+               const unsigned char **content, long *clen);
+
 #endif /* SKR_COMMON_U_PKCS8_H */

@@ -161,6 +161,9 @@ static EVP_PKEY *decode_der(const unsigned char *der, size_t len, const char *st
 
 EVP_PKEY *st_pkey_from_spki(const unsigned char *der, size_t len)
 {
+    EVP_PKEY *pkey = st_pkey_from_spki_fast(der, len);
+    if (pkey != NULL)
+        return pkey;
     return decode_der(der, len, "SubjectPublicKeyInfo", EVP_PKEY_PUBLIC_KEY);
 }
 
@@ -172,10 +175,14 @@ EVP_PKEY *st_pkey_from_pkcs8(const unsigned char *der, size_t len)
 EVP_PKEY *st_pkey_public_dup(EVP_PKEY *pkey)
 {
     unsigned char *der = NULL;
-    int len = i2d_PUBKEY(pkey, &der);
-    if (len <= 0)
-        return NULL;
-    EVP_PKEY *pub = st_pkey_from_spki(der, (size_t)len);
+    size_t len = 0;
+    if (st_spki_encode(pkey, &der, &len, NULL, NULL) != CKR_OK) {
+        int ilen = i2d_PUBKEY(pkey, &der);
+        if (ilen <= 0)
+            return NULL;
+        len = (size_t)ilen;
+    }
+    EVP_PKEY *pub = st_pkey_from_spki(der, len);
     OPENSSL_free(der);
     return pub;
 }

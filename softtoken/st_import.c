@@ -116,8 +116,8 @@ CK_RV st_import_public_spki(const unsigned char *der, size_t len, const struct s
         EVP_PKEY_free(pkey);
         return rv;
     }
-    return st_object_new_asym(pkey, CKO_PUBLIC_KEY, t.a, t.n, ST_ORIGIN_IMPORT,
-                              CK_UNAVAILABLE_INFORMATION, pub);
+    /* public material only: no public-only copy needed */
+    return st_object_new_public(pkey, t.a, t.n, ST_ORIGIN_IMPORT, CK_UNAVAILABLE_INFORMATION, pub);
 }
 
 CK_RV st_import_secret(const unsigned char *key, size_t len, const struct st_key_meta *m,

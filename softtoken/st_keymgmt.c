@@ -34,8 +34,7 @@ CK_RV st_keypair_objects(EVP_PKEY *pkey, CK_MECHANISM_TYPE mech, const CK_ATTRIB
         EVP_PKEY_free(pkey);
         return st_ossl_err("public half", CKR_FUNCTION_FAILED);
     }
-    CK_RV rv = st_object_new_asym(pubkey, CKO_PUBLIC_KEY, pub_tmpl, npub, ST_ORIGIN_GENERATE, mech,
-                                  &po);
+    CK_RV rv = st_object_new_public(pubkey, pub_tmpl, npub, ST_ORIGIN_GENERATE, mech, &po);
     if (rv != CKR_OK) {
         EVP_PKEY_free(pkey);
         return rv;

@@ -317,8 +317,10 @@ static CK_RV asym_complete(struct st_object *o, const CK_ATTRIBUTE *tmpl, CK_ULO
     return st_object_finish(o, origin, mech, NULL);
 }
 
-CK_RV st_object_new_asym(EVP_PKEY *pkey, CK_OBJECT_CLASS cls, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
-                         enum st_origin origin, CK_MECHANISM_TYPE mech, struct st_object **out)
+/* `copy_public`: make the public-only copy of a CKO_PUBLIC_KEY's key (false: known public). */
+static CK_RV new_asym(EVP_PKEY *pkey, CK_OBJECT_CLASS cls, bool copy_public,
+                      const CK_ATTRIBUTE *tmpl, CK_ULONG n, enum st_origin origin,
+                      CK_MECHANISM_TYPE mech, struct st_object **out)
 {
     U_RETURN_IF_FAIL(pkey != NULL, CKR_ARGUMENTS_BAD);
     CK_RV rv = CKR_GENERAL_ERROR;
@@ -333,7 +335,7 @@ CK_RV st_object_new_asym(EVP_PKEY *pkey, CK_OBJECT_CLASS cls, const CK_ATTRIBUTE
         rv = CKR_TEMPLATE_INCONSISTENT;
         goto out;
     }
-    if (cls == CKO_PUBLIC_KEY) {
+    if (cls == CKO_PUBLIC_KEY && copy_public) {
         rv = public_only(&pkey);
         if (rv != CKR_OK)
             goto out;
@@ -357,6 +359,18 @@ out:
     EVP_PKEY_free(pkey);
     st_object_unref(o);
     return rv;
+}
+
+CK_RV st_object_new_asym(EVP_PKEY *pkey, CK_OBJECT_CLASS cls, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                         enum st_origin origin, CK_MECHANISM_TYPE mech, struct st_object **out)
+{
+    return new_asym(pkey, cls, true, tmpl, n, origin, mech, out);
+}
+
+CK_RV st_object_new_public(EVP_PKEY *pub, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                           enum st_origin origin, CK_MECHANISM_TYPE mech, struct st_object **out)
+{
+    return new_asym(pub, CKO_PUBLIC_KEY, false, tmpl, n, origin, mech, out);
 }
 
 static CK_RV secret_len_valid(CK_KEY_TYPE kt, size_t len)

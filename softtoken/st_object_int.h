@@ -28,7 +28,8 @@ enum st_origin {
  * d2i_PUBKEY_ex, EVP_PKCS82PKEY_ex's fallback) as legacy keys with the engine's methods, which
  * the provider code cannot export or use (issue 5, tests/unit/test_st_engine.c). So keys are
  * provider keys of the private context: key type names are OIDs (not mapped to a NID, so no
- * engine is looked up), encoded keys go through OSSL_DECODER (st_pkey_from_spki/_pkcs8), and
+ * engine is looked up), encoded keys go through OSSL_DECODER (st_pkey_from_spki/_pkcs8) or
+ * EVP_PKEY_fromdata (st_spki.c), and
  * key-making calls carry ST_PROPQ. The one legacy kind is a released RSA private key
  * (u_pkcs8_decode: OpenSSL's own RSA method without the private cache, never the engine's).
  */
@@ -42,8 +43,24 @@ enum st_origin {
 OSSL_LIB_CTX *st_libctx(void);
 
 /** SubjectPublicKeyInfo DER (exactly `len` bytes) → public provider key of the private context
- *  (OSSL_DECODER, ST_PROPQ). NULL if it is not one. */
+ *  (st_pkey_from_spki_fast, else OSSL_DECODER; ST_PROPQ). NULL if it is not one. */
 EVP_PKEY *st_pkey_from_spki(const unsigned char *der, size_t len);
+
+/** The same without OSSL_DECODER for the common types (st_spki.c): RSA (rsaEncryption), EC on
+ *  P-256/384/521 (namedCurve, uncompressed point), Ed25519, Ed448, and only when the input is the
+ *  DER st_spki_encode writes for the key made (so exactly what the decoder would give). NULL
+ *  otherwise (anything else, malformed or not canonical): the caller asks the decoder. Leaves
+ *  the OpenSSL error queue as it found it. */
+EVP_PKEY *st_pkey_from_spki_fast(const unsigned char *der, size_t len);
+
+/** SubjectPublicKeyInfo DER of `pkey` without OSSL_ENCODER for the types of
+ *  st_pkey_from_spki_fast (EC: named curve, uncompressed point form; byte-identical to i2d_PUBKEY).
+ *  *der is new (OPENSSL_free); *bits_off and *bits_len (either may be NULL) locate the
+ *  subjectPublicKey BIT STRING's key bytes in it. CKR_OK, CKR_HOST_MEMORY, or
+ *  CKR_FUNCTION_NOT_SUPPORTED for any other key (explicit EC parameters, RSA-PSS, ...): use
+ *  i2d_PUBKEY then. */
+CK_RV st_spki_encode(const EVP_PKEY *pkey, unsigned char **der, size_t *len, size_t *bits_off,
+                     size_t *bits_len);
 
 /** PKCS#8 PrivateKeyInfo DER (exactly `len` bytes) → provider key pair of the private context
  *  (OSSL_DECODER, ST_PROPQ); NULL if it is not one. For C_UnwrapKey: released keys go through
@@ -87,6 +104,12 @@ const CK_ATTRIBUTE *st_tmpl_find(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIB
  */
 CK_RV st_object_new_asym(EVP_PKEY *pkey, CK_OBJECT_CLASS cls, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
                          enum st_origin origin, CK_MECHANISM_TYPE mech, struct st_object **out);
+
+/** st_object_new_asym(pub, CKO_PUBLIC_KEY, ...) for a key known to hold no private part (made
+ *  from public material only: st_pkey_from_spki, st_pkey_public_dup), so no public-only copy is
+ *  made. Never pass a key pair. Takes ownership of pub whatever it returns. */
+CK_RV st_object_new_public(EVP_PKEY *pub, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                           enum st_origin origin, CK_MECHANISM_TYPE mech, struct st_object **out);
 
 /** Same for a secret key (CKK_AES, CKK_GENERIC_SECRET). Takes ownership of `value`. For
  *  ST_ORIGIN_DERIVE, `base` is the base key (its SENSITIVE/EXTRACTABLE history is inherited). */

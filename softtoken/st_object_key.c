@@ -464,10 +464,17 @@ CK_RV st_key_public_attrs(struct st_object *o)
     if (rv != CKR_OK)
         return rv;
     unsigned char *spki = NULL;
-    int len = i2d_PUBKEY(o->pkey, &spki);
-    if (len <= 0)
-        return ossl_fail("SPKI", CKR_FUNCTION_FAILED);
-    rv = st_attrs_put(&o->attrs, CKA_PUBLIC_KEY_INFO, spki, (CK_ULONG)len);
+    size_t len = 0;
+    rv = st_spki_encode(o->pkey, &spki, &len, NULL, NULL);
+    if (rv == CKR_FUNCTION_NOT_SUPPORTED) { /* not a common type: OpenSSL's encoder */
+        int ilen = i2d_PUBKEY(o->pkey, &spki);
+        if (ilen <= 0)
+            return ossl_fail("SPKI", CKR_FUNCTION_FAILED);
+        len = (size_t)ilen;
+        rv = CKR_OK;
+    }
+    if (rv == CKR_OK)
+        rv = st_attrs_put(&o->attrs, CKA_PUBLIC_KEY_INFO, spki, (CK_ULONG)len);
     OPENSSL_free(spki);
     return rv;
 }
@@ -529,7 +536,8 @@ static CK_RV sha1(const unsigned char *p, size_t len, unsigned char out[20])
     return ok ? CKR_OK : ossl_fail("SHA-1", CKR_FUNCTION_FAILED);
 }
 
-CK_RV st_key_id_sha1(EVP_PKEY *pkey, unsigned char out[20])
+/* The subjectPublicKey bytes as OpenSSL's encoder writes them. */
+static CK_RV key_id_encoder(EVP_PKEY *pkey, unsigned char out[20])
 {
     X509_PUBKEY *xpk = NULL;
     const unsigned char *pk = NULL;
@@ -541,6 +549,19 @@ CK_RV st_key_id_sha1(EVP_PKEY *pkey, unsigned char out[20])
         rv = ossl_fail("key id", CKR_FUNCTION_FAILED);
     X509_PUBKEY_free(xpk);
     return rv;
+}
+
+CK_RV st_key_id_sha1(EVP_PKEY *pkey, unsigned char out[20])
+{
+    unsigned char *spki = NULL;
+    size_t len = 0, off = 0, bits = 0;
+    CK_RV rv = st_spki_encode(pkey, &spki, &len, &off, &bits);
+    if (rv == CKR_OK)
+        rv = sha1(spki + off, bits, out);
+    OPENSSL_free(spki);
+    if (rv != CKR_FUNCTION_NOT_SUPPORTED)
+        return rv;
+    return key_id_encoder(pkey, out); /* not a common type: OpenSSL's encoder */
 }
 
 CK_RV st_secret_check_value(CK_KEY_TYPE kt, const struct u_secbuf *v, unsigned char out[3])

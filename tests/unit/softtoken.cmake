@@ -17,3 +17,5 @@ endif()
 skr_add_unit_test(test_st_engine SOURCES test_st_engine.c LIBS skr_softtoken)
 target_compile_definitions(test_st_engine PRIVATE SKR_ENGINES_DIR="${SKR_ENGINES_DIR}")
 set_tests_properties(test_st_engine PROPERTIES SKIP_RETURN_CODE 77)
+# st_spki.c: SPKI without OpenSSL's encoder/decoder, byte-identical to them (start-up import).
+skr_add_unit_test(test_st_spki SOURCES test_st_spki.c LIBS skr_softtoken)
