@@ -4,7 +4,8 @@
  * keys as the encoder/decoder route it replaces (RSA-2048/3072, EC P-256/384/521, Ed25519,
  * Ed448, legacy RSA from u_pkcs8_decode), CKA_ID and CKA_PUBLIC_KEY_INFO included; anything
  * else (compressed points, explicit curves, RSA-PSS, malformed or non-canonical DER) is left
- * to OpenSSL, so st_pkey_from_spki behaves as the decoder on it.
+ * to OpenSSL, so st_pkey_from_spki behaves as the decoder on it. The start-up import path
+ * calls none of OSSL_DECODER_CTX_new_for_pkey, i2d_PUBKEY, X509_PUBKEY_set (wrapped, counted).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "st_object_test.h"
@@ -18,6 +19,43 @@
 
 #include "st_object_int.h"
 #include "u_pkcs8.h"
+
+/* Calls from the token's code into OpenSSL's encoder/decoder entry points (-Wl,--wrap). */
+static int n_decoder, n_i2d_pubkey, n_x509_pubkey_set;
+
+OSSL_DECODER_CTX *__real_OSSL_DECODER_CTX_new_for_pkey(EVP_PKEY **pkey, const char *input_type,
+                                                       const char *input_struct,
+                                                       const char *keytype, int selection,
+                                                       OSSL_LIB_CTX *libctx, const char *propquery);
+OSSL_DECODER_CTX *__wrap_OSSL_DECODER_CTX_new_for_pkey(EVP_PKEY **pkey, const char *input_type,
+                                                       const char *input_struct,
+                                                       const char *keytype, int selection,
+                                                       OSSL_LIB_CTX *libctx, const char *propquery);
+OSSL_DECODER_CTX *__wrap_OSSL_DECODER_CTX_new_for_pkey(EVP_PKEY **pkey, const char *input_type,
+                                                       const char *input_struct,
+                                                       const char *keytype, int selection,
+                                                       OSSL_LIB_CTX *libctx, const char *propquery)
+{
+    n_decoder++;
+    return __real_OSSL_DECODER_CTX_new_for_pkey(pkey, input_type, input_struct, keytype, selection,
+                                                libctx, propquery);
+}
+
+int __real_i2d_PUBKEY(const EVP_PKEY *a, unsigned char **pp);
+int __wrap_i2d_PUBKEY(const EVP_PKEY *a, unsigned char **pp);
+int __wrap_i2d_PUBKEY(const EVP_PKEY *a, unsigned char **pp)
+{
+    n_i2d_pubkey++;
+    return __real_i2d_PUBKEY(a, pp);
+}
+
+int __real_X509_PUBKEY_set(X509_PUBKEY **x, EVP_PKEY *pkey);
+int __wrap_X509_PUBKEY_set(X509_PUBKEY **x, EVP_PKEY *pkey);
+int __wrap_X509_PUBKEY_set(X509_PUBKEY **x, EVP_PKEY *pkey)
+{
+    n_x509_pubkey_set++;
+    return __real_X509_PUBKEY_set(x, pkey);
+}
 
 struct keyspec {
     const char *type; /* key type for keygen */
@@ -190,6 +228,52 @@ static void test_pkcs8_import(void **state)
         OPENSSL_clear_free(p8, (size_t)p8len);
         EVP_PKEY_free(k);
     }
+}
+
+/* What the start-up import does per key (module/mod_ks_keyvault.c import_key: SPKI public key,
+ * then PKCS#8 private key) reaches neither the encoder nor the decoder for these types, but for
+ * the EdDSA PKCS#8 private key. */
+static void test_import_without_encoder(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < OT_N(specs); i++) {
+        EVP_PKEY *k = keygen(&specs[i]);
+        unsigned char *p8 = NULL;
+        int p8len = i2d_PrivateKey(k, &p8);
+        size_t len = 0;
+        unsigned char *spki = old_spki(k, &len);
+        struct st_key_meta m = {.label = "k", .token = true, .private_ = true};
+        struct st_object *priv = NULL, *pub = NULL;
+        assert_true(p8len > 0);
+        n_decoder = n_i2d_pubkey = n_x509_pubkey_set = 0;
+        assert_int_equal(st_import_public_spki(spki, len, &m, &pub), CKR_OK);
+        assert_int_equal(st_import_private_pkcs8(p8, (size_t)p8len, &m, &priv, NULL), CKR_OK);
+        /* u_pkcs8_decode leaves EdDSA PKCS#8 to OpenSSL's decoder (u_pkcs8.h) */
+        assert_int_equal(n_decoder, specs[i].type[0] == 'E' && specs[i].type[1] == 'D' ? 1 : 0);
+        assert_int_equal(n_i2d_pubkey, 0);
+        assert_int_equal(n_x509_pubkey_set, 0);
+        st_object_unref(priv);
+        st_object_unref(pub);
+        OPENSSL_free(spki);
+        OPENSSL_clear_free(p8, (size_t)p8len);
+        EVP_PKEY_free(k);
+    }
+    /* and the wraps do count: a compressed point goes to the decoder */
+    static const struct keyspec p256 = {"EC", "P-256", 0};
+    EVP_PKEY *k = keygen(&p256);
+    assert_int_equal(
+            EVP_PKEY_set_utf8_string_param(k, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                           OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED),
+            1);
+    size_t len = 0;
+    unsigned char *spki = old_spki(k, &len);
+    n_decoder = 0;
+    EVP_PKEY *pub = st_pkey_from_spki(spki, len);
+    assert_non_null(pub);
+    assert_int_equal(n_decoder, 1);
+    EVP_PKEY_free(pub);
+    OPENSSL_free(spki);
+    EVP_PKEY_free(k);
 }
 
 /* A key whose SPKI the fast path does not write: st_spki_encode says so, callers use OpenSSL. */
@@ -382,6 +466,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_generated_keys),
             cmocka_unit_test(test_pkcs8_import),
+            cmocka_unit_test(test_import_without_encoder),
             cmocka_unit_test(test_other_keys),
             cmocka_unit_test(test_ec_explicit_and_compressed),
             cmocka_unit_test(test_malformed),
