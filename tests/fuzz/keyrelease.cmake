@@ -14,7 +14,7 @@ set(KR_FUZZ_H7 ${KR_FUZZ_DIR}/kr_jose.c ${KR_FUZZ_DIR}/kr_unwrap.c ${KR_FUZZ_DIR
     ${KR_FUZZ_DIR}/kr_http.c ${KR_FUZZ_DIR}/kr_err.c)
 foreach(p jws key_hsm jwks)
     skr_add_fuzzer(${p} SOURCES fuzz_${p}.c ${KR_FUZZ_H7}
-                   LIBS skr_common PkgConfig::CRYPTO PkgConfig::JANSSON PkgConfig::CURL
-                        Threads::Threads)
+                   LIBS skr_common PkgConfig::CRYPTO PkgConfig::SSL PkgConfig::JANSSON
+                        PkgConfig::CURL Threads::Threads)
     target_include_directories(fuzz_${p} PRIVATE ${KR_FUZZ_DIR} ${CMAKE_SOURCE_DIR}/config)
 endforeach()
