@@ -10,7 +10,6 @@
 #include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/provider.h>
-#include <openssl/x509.h>
 #include <pthread.h>
 
 #include "st_mech.h"
@@ -176,12 +175,8 @@ EVP_PKEY *st_pkey_public_dup(EVP_PKEY *pkey)
 {
     unsigned char *der = NULL;
     size_t len = 0;
-    if (st_spki_encode(pkey, &der, &len, NULL, NULL) != CKR_OK) {
-        int ilen = i2d_PUBKEY(pkey, &der);
-        if (ilen <= 0)
-            return NULL;
-        len = (size_t)ilen;
-    }
+    if (st_spki_der(pkey, &der, &len) != CKR_OK)
+        return NULL;
     EVP_PKEY *pub = st_pkey_from_spki(der, len);
     OPENSSL_free(der);
     return pub;

@@ -62,6 +62,11 @@ EVP_PKEY *st_pkey_from_spki_fast(const unsigned char *der, size_t len);
 CK_RV st_spki_encode(const EVP_PKEY *pkey, unsigned char **der, size_t *len, size_t *bits_off,
                      size_t *bits_len);
 
+/** SubjectPublicKeyInfo DER of any key: st_spki_encode, else i2d_PUBKEY. *der is new
+ *  (OPENSSL_free). CKR_OK, CKR_HOST_MEMORY, CKR_FUNCTION_FAILED (the encoder failed; its errors
+ *  stay queued). */
+CK_RV st_spki_der(const EVP_PKEY *pkey, unsigned char **der, size_t *len);
+
 /** PKCS#8 PrivateKeyInfo DER (exactly `len` bytes) → provider key pair of the private context
  *  (OSSL_DECODER, ST_PROPQ); NULL if it is not one. For C_UnwrapKey: released keys go through
  *  u_pkcs8_decode (no copies left). */

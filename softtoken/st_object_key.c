@@ -465,14 +465,9 @@ CK_RV st_key_public_attrs(struct st_object *o)
         return rv;
     unsigned char *spki = NULL;
     size_t len = 0;
-    rv = st_spki_encode(o->pkey, &spki, &len, NULL, NULL);
-    if (rv == CKR_FUNCTION_NOT_SUPPORTED) { /* not a common type: OpenSSL's encoder */
-        int ilen = i2d_PUBKEY(o->pkey, &spki);
-        if (ilen <= 0)
-            return ossl_fail("SPKI", CKR_FUNCTION_FAILED);
-        len = (size_t)ilen;
-        rv = CKR_OK;
-    }
+    rv = st_spki_der(o->pkey, &spki, &len);
+    if (rv == CKR_FUNCTION_FAILED)
+        return ossl_fail("SPKI", rv);
     if (rv == CKR_OK)
         rv = st_attrs_put(&o->attrs, CKA_PUBLIC_KEY_INFO, spki, (CK_ULONG)len);
     OPENSSL_free(spki);

@@ -16,6 +16,7 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/param_build.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,6 +219,18 @@ CK_RV st_spki_encode(const EVP_PKEY *pkey, unsigned char **der, size_t *len, siz
         *bits_len = plen;
     *der = out;
     *len = total;
+    return CKR_OK;
+}
+
+CK_RV st_spki_der(const EVP_PKEY *pkey, unsigned char **der, size_t *len)
+{
+    CK_RV rv = st_spki_encode(pkey, der, len, NULL, NULL);
+    if (rv != CKR_FUNCTION_NOT_SUPPORTED)
+        return rv;
+    int n = i2d_PUBKEY(pkey, der); /* not a common type: OpenSSL's encoder */
+    if (n <= 0)
+        return CKR_FUNCTION_FAILED;
+    *len = (size_t)n;
     return CKR_OK;
 }
 
