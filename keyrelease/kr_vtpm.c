@@ -539,6 +539,14 @@ static void decrypt_scheme(enum kr_vtpm_scheme s, TPMT_RSA_DECRYPT *out)
     }
 }
 
+/* The SYS context under t's ESYS context and the TPM handle of its policy session: PolicyPCR
+ * and RSA_Decrypt go through SAPI (see sapi_rsa_decrypt). */
+static TSS2_RC policy_sys(struct kr_vtpm *t, TSS2_SYS_CONTEXT **sys, TPM2_HANDLE *sess)
+{
+    TSS2_RC rc = Esys_GetSysContext(t->esys, sys);
+    return rc == TSS2_RC_SUCCESS ? Esys_TR_GetTpmHandle(t->esys, t->policy_sess, sess) : rc;
+}
+
 /*
  * The policy session for RSA_Decrypt is started once and kept (continueSession): after a
  * successful use the TPM resets its policy digest, so each decrypt only re-runs PolicyPCR over
@@ -572,9 +580,7 @@ static enum kr_err policy_session(struct kr_vtpm *t, uint32_t mask, enum kr_stag
      * cost ~0.15 ms of CPU per call (start-up bench, 64 keys: 253 -> 243 ms median CPU). */
     TSS2_SYS_CONTEXT *sys = NULL;
     TPM2_HANDLE sess = 0;
-    rc = Esys_GetSysContext(t->esys, &sys);
-    if (rc == TSS2_RC_SUCCESS)
-        rc = Esys_TR_GetTpmHandle(t->esys, t->policy_sess, &sess);
+    rc = policy_sys(t, &sys, &sess);
     if (rc == TSS2_RC_SUCCESS)
         rc = Tss2_Sys_PolicyPCR(sys, sess, NULL, &current, &sel, NULL);
     if (rc != TSS2_RC_SUCCESS) {
@@ -601,11 +607,9 @@ static TSS2_RC sapi_rsa_decrypt(struct kr_vtpm *t, const struct kr_vtpm_key *k,
     TPM2B_DATA label = {.size = 0};
     TSS2L_SYS_AUTH_COMMAND cmd = {.count = 1};
     TSS2L_SYS_AUTH_RESPONSE rsp = {.count = 0};
-    TSS2_RC rc = Esys_GetSysContext(t->esys, &sys);
+    TSS2_RC rc = policy_sys(t, &sys, &sess);
     if (rc == TSS2_RC_SUCCESS)
         rc = Esys_TR_GetTpmHandle(t->esys, k->handle, &key);
-    if (rc == TSS2_RC_SUCCESS)
-        rc = Esys_TR_GetTpmHandle(t->esys, t->policy_sess, &sess);
     if (rc != TSS2_RC_SUCCESS)
         return rc;
     cmd.auths[0].sessionHandle = sess;
